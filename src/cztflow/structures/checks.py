@@ -1,0 +1,173 @@
+"""Geometry checks that every builder applies to what it returns, and slab geometry helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from ase.data import atomic_numbers, covalent_radii
+from pymatgen.core import Composition, Lattice, Structure
+
+__all__ = [
+    "MIN_CONTACT_RATIO",
+    "check_close_contacts",
+    "check_stoichiometry",
+    "check_structure",
+    "check_vacuum",
+    "close_contacts",
+    "slab_z_extent",
+    "vacuum_thickness",
+    "with_vacuum",
+]
+
+#: Two atoms closer than this fraction of their covalent-radius sum are overlapping.
+MIN_CONTACT_RATIO = 0.75
+
+
+def _radius(symbol: str) -> float:
+    return float(covalent_radii[atomic_numbers[symbol]])
+
+
+def close_contacts(
+    structure: Structure, ratio: float = MIN_CONTACT_RATIO
+) -> list[tuple[int, int, float, float]]:
+    """Pairs of atoms closer than ``ratio`` times the sum of their covalent radii.
+
+    Parameters
+    ----------
+    structure
+        Any periodic structure.
+    ratio
+        Fraction of the covalent-radius sum below which a contact counts as overlap.
+
+    Returns
+    -------
+    list of (i, j, distance, threshold)
+        Each offending pair once (i < j), sorted by distance; minimum-image distances.
+    """
+    symbols = [site.specie.symbol for site in structure]
+    radii = np.array([_radius(s) for s in symbols])
+    cutoff = ratio * 2.0 * radii.max()
+    centers, neighbors, _images, distances = structure.get_neighbor_list(cutoff)
+    found: dict[tuple[int, int], tuple[float, float]] = {}
+    for i, j, d in zip(centers, neighbors, distances, strict=True):
+        threshold = ratio * (radii[i] + radii[j])
+        if d < threshold:
+            key = (int(min(i, j)), int(max(i, j)))
+            if key not in found or d < found[key][0]:
+                found[key] = (float(d), float(threshold))
+    return sorted(((i, j, d, t) for (i, j), (d, t) in found.items()), key=lambda x: x[2])
+
+
+def check_close_contacts(
+    structure: Structure, what: str, ratio: float = MIN_CONTACT_RATIO
+) -> None:
+    """Raise ``ValueError`` naming the closest overlapping pair, if any."""
+    bad = close_contacts(structure, ratio)
+    if bad:
+        i, j, d, t = bad[0]
+        si, sj = structure[i].specie.symbol, structure[j].specie.symbol
+        raise ValueError(
+            f"{what}: atoms overlap: {si}{i}–{sj}{j} at {d:.3f} Å is below {t:.3f} Å "
+            f"({ratio:g} × covalent-radius sum); {len(bad)} such pair(s)"
+        )
+
+
+def vacuum_thickness(structure: Structure) -> float:
+    """Largest empty gap along the third lattice vector, measured along the surface normal.
+
+    The gap is found in periodic fractional coordinates, so a slab that wraps across the
+    cell boundary is measured correctly.
+    """
+    frac_z = np.sort(np.mod(structure.frac_coords[:, 2], 1.0))
+    gaps = np.diff(np.concatenate([frac_z, [frac_z[0] + 1.0]]))
+    normal = np.cross(structure.lattice.matrix[0], structure.lattice.matrix[1])
+    normal /= np.linalg.norm(normal)
+    c_perp = abs(float(np.dot(structure.lattice.matrix[2], normal)))
+    return float(gaps.max() * c_perp)
+
+
+def check_vacuum(structure: Structure, minimum: float, what: str) -> None:
+    """Raise ``ValueError`` if the vacuum along the normal is thinner than ``minimum`` Å."""
+    vac = vacuum_thickness(structure)
+    if vac < minimum - 1e-6:
+        raise ValueError(f"{what}: vacuum is {vac:.2f} Å along the normal, below {minimum:.2f} Å")
+
+
+def check_stoichiometry(
+    structure: Structure, expected: Mapping[str, float] | Composition, what: str
+) -> None:
+    """Raise ``ValueError`` if the composition differs from ``expected`` (element counts)."""
+    want = Composition(expected)
+    have = structure.composition
+    if not have.almost_equals(want, atol=1e-6):
+        raise ValueError(f"{what}: composition is {have.formula}, expected {want.formula}")
+
+
+def check_structure(
+    structure: Structure,
+    what: str,
+    *,
+    expected: Mapping[str, float] | Composition | None = None,
+    min_vacuum: float | None = None,
+    ratio: float = MIN_CONTACT_RATIO,
+) -> Structure:
+    """Apply the standard checks and return ``structure`` unchanged.
+
+    Parameters
+    ----------
+    structure
+        The structure to check.
+    what
+        A name for the structure, used in error messages.
+    expected
+        Element counts the structure must have, if given.
+    min_vacuum
+        Smallest vacuum along the normal in Å, for slabs.
+    ratio
+        Close-contact threshold as a fraction of the covalent-radius sum.
+
+    Raises
+    ------
+    ValueError
+        Naming ``what`` and the failed check.
+    """
+    check_close_contacts(structure, what, ratio)
+    if expected is not None:
+        check_stoichiometry(structure, expected, what)
+    if min_vacuum is not None:
+        check_vacuum(structure, min_vacuum, what)
+    return structure
+
+
+def slab_z_extent(structure: Structure) -> tuple[float, float]:
+    """Lowest and highest Cartesian z of a slab whose cell has c along z."""
+    z = structure.cart_coords[:, 2]
+    return float(z.min()), float(z.max())
+
+
+def with_vacuum(structure: Structure, vacuum: float) -> Structure:
+    """Return a copy with c along z, the slab centred and ``vacuum`` Å of empty space.
+
+    The in-plane lattice vectors must lie in the xy plane.  Cartesian positions are kept
+    up to a common shift along z; site properties are kept.
+    """
+    matrix = structure.lattice.matrix
+    if abs(matrix[0, 2]) > 1e-8 or abs(matrix[1, 2]) > 1e-8:
+        raise ValueError("with_vacuum: in-plane lattice vectors must lie in the xy plane")
+    cart = structure.cart_coords.copy()
+    zmin, zmax = float(cart[:, 2].min()), float(cart[:, 2].max())
+    thickness = zmax - zmin
+    c = thickness + vacuum
+    cart[:, 2] += c / 2.0 - (zmin + zmax) / 2.0
+    lattice = Lattice([matrix[0], matrix[1], [0.0, 0.0, c]])
+    frac = lattice.get_fractional_coords(cart)
+    frac[:, :2] = np.mod(frac[:, :2], 1.0)
+    frac[np.isclose(frac, 1.0, atol=1e-10)] = 0.0
+    return Structure(
+        lattice,
+        structure.species,
+        frac,
+        site_properties=structure.site_properties,
+        to_unit_cell=False,
+    )

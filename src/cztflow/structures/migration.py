@@ -1,0 +1,167 @@
+"""K migration paths: NEB end points between adjacent equivalent sites, and IDPP images.
+
+The end points are K on one site and K on the nearest site equivalent to it by the
+slab's symmetry (pymatgen's ``SpacegroupAnalyzer``), which is how the paper describes the
+hop: "from one most stable position to the adjacent one".  The intermediate images come
+from ASE's image-dependent pair potential interpolation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from ase.mep import NEB
+from pymatgen.core import Structure
+from pymatgen.io.ase import AseAtomsAdaptor
+from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+from cztflow.protocol import default_protocol
+from cztflow.structures.adsorption import AdsorptionSite, add_k
+from cztflow.structures.checks import close_contacts
+
+__all__ = ["equivalent_neighbor", "migration_endpoints", "neb_path"]
+
+
+def _inplane_operations(slab: Structure, symprec: float) -> list:
+    """Symmetry operations of the slab that keep the surface normal (no flips in z)."""
+    ops = SpacegroupAnalyzer(slab, symprec=symprec).get_symmetry_operations(cartesian=False)
+    keep = []
+    for op in ops:
+        r = op.rotation_matrix
+        if np.allclose(r[2], [0, 0, 1]) and np.allclose(r[:2, 2], 0):
+            keep.append(op)
+    return keep
+
+
+def equivalent_neighbor(
+    slab: Structure, site: AdsorptionSite, *, symprec: float = 0.01
+) -> AdsorptionSite:
+    """The nearest site equivalent to ``site`` by the slab's in-plane symmetry.
+
+    Returns
+    -------
+    AdsorptionSite
+        Named ``"<site.name>'"``, with x, y possibly outside the cell: it is the periodic
+        image closest to ``site``, so a straight hop joins the two.
+    """
+    lattice = slab.lattice
+    start = np.array([*site.xy, 0.0])
+    frac = lattice.get_fractional_coords(start)
+    best: tuple[float, np.ndarray] | None = None
+    for op in _inplane_operations(slab, symprec):
+        image = op.operate(frac)
+        delta = image - frac
+        delta[:2] -= np.round(delta[:2])
+        for shift in np.ndindex(3, 3):
+            d = delta.copy()
+            d[:2] += np.array(shift) - 1
+            cart = lattice.get_cartesian_coords(d)
+            dist = float(np.linalg.norm(cart[:2]))
+            if dist > 0.1 and (best is None or dist < best[0]):
+                best = (dist, cart)
+    if best is None:
+        raise ValueError(f"{site.name} has no symmetry-equivalent neighbour in this cell")
+    xy = start[:2] + best[1][:2]
+    return AdsorptionSite(site.name + "'", site.kind, (float(xy[0]), float(xy[1])), site.above)
+
+
+def migration_endpoints(
+    slab: Structure,
+    start: AdsorptionSite,
+    end: AdsorptionSite | None = None,
+    *,
+    distance: float | None = None,
+    min_hop: float = 1.0,
+) -> tuple[Structure, Structure]:
+    """Initial and final states of one K hop on ``slab``.
+
+    Parameters
+    ----------
+    slab
+        The clean slab (a supercell big enough that K does not meet its images).
+    start
+        Site of the initial state.
+    end
+        Site of the final state; default: the nearest site equivalent to ``start``.
+    distance
+        K to nearest-atom distance in Å; default from the protocol.
+    min_hop
+        Smallest accepted hop length in Å.
+
+    Raises
+    ------
+    ValueError
+        If the hop is shorter than ``min_hop``.
+    """
+    end = equivalent_neighbor(slab, start) if end is None else end
+    hop = float(np.linalg.norm(np.subtract(end.xy, start.xy)))
+    if hop < min_hop:
+        raise ValueError(f"hop {start.name} → {end.name} is {hop:.2f} Å, below {min_hop} Å")
+    initial = add_k(slab, start, distance=distance)
+    final = add_k(slab, end, distance=distance)
+    # keep the unwrapped end position so the path is the short one
+    k_final = final.cart_coords[-1].copy()
+    k_final[:2] = end.xy
+    final.replace(len(final) - 1, "K", k_final, coords_are_cartesian=True,
+                  properties={k: final.site_properties[k][-1] for k in final.site_properties})
+    for s in (initial, final):
+        s.properties["migration"] = {"start": start.as_dict(), "end": end.as_dict(),
+                                     "hop": round(hop, 4)}
+    return initial, final
+
+
+def neb_path(
+    initial: Structure, final: Structure, *, n_images: int | None = None, method: str = "idpp"
+) -> list[Structure]:
+    """End points plus ``n_images`` interpolated images (ASE ``NEB.interpolate``).
+
+    Parameters
+    ----------
+    initial, final
+        End points with the same atoms in the same order and the same cell.
+    n_images
+        Intermediate images; default from the protocol (5).
+    method
+        ``"idpp"`` (default) or ``"linear"``.
+
+    Returns
+    -------
+    list of Structure
+        ``n_images + 2`` structures, end points included.
+
+    Raises
+    ------
+    ValueError
+        If the end points differ in atoms or cell, or an image has overlapping atoms
+        (the message names the image).
+    """
+    n_images = default_protocol().neb_images if n_images is None else n_images
+    if n_images < 1:
+        raise ValueError(f"n_images must be at least 1, got {n_images!r}")
+    if method not in ("idpp", "linear"):
+        raise ValueError(f"method must be 'idpp' or 'linear', got {method!r}")
+    if [s.specie.symbol for s in initial] != [s.specie.symbol for s in final]:
+        raise ValueError("end points must hold the same atoms in the same order")
+    if not np.allclose(initial.lattice.matrix, final.lattice.matrix, atol=1e-6):
+        raise ValueError("end points must share the same cell")
+    adaptor = AseAtomsAdaptor()
+    first, last = adaptor.get_atoms(initial), adaptor.get_atoms(final)
+    last.set_cell(first.cell)
+    images = [first] + [first.copy() for _ in range(n_images)] + [last]
+    band = NEB(images)
+    band.interpolate(method=method, mic=True, apply_constraint=False)
+    path = []
+    for i, atoms in enumerate(images):
+        s = initial.copy()
+        for j in range(len(s)):
+            s.replace(j, s[j].species, atoms.positions[j], coords_are_cartesian=True,
+                      properties={k: s.site_properties[k][j] for k in s.site_properties})
+        bad = close_contacts(s)
+        if bad:
+            a, b, d, t = bad[0]
+            raise ValueError(
+                f"NEB image {i:02d}: atoms {s[a].specie.symbol}{a}–{s[b].specie.symbol}{b} "
+                f"at {d:.3f} Å, below {t:.3f} Å"
+            )
+        s.properties = {**initial.properties, "neb_image": i, "neb_images": n_images}
+        path.append(s)
+    return path

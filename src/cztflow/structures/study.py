@@ -1,0 +1,178 @@
+"""The study's structures as data: build one by name, or all of them into a folder.
+
+``cztflow/data/study.yaml`` lists the systems (a builder and its arguments), the
+substrates that get K on every distinct site, and the K hops.  :func:`build_all` writes
+each structure as a POSCAR plus ``index.json``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pymatgen.core import Structure
+
+from cztflow.structures.adsorption import add_k, blocks_only, intercalate_k, k_sites, lower_part
+from cztflow.structures.bulk import cote2_bulk, cote2_marcasite_bulk, k_atom, k_bcc, znte_bulk
+from cztflow.structures.heterostructures import cote2_znte_interface, mxene_stack
+from cztflow.structures.io import index_entry, write_structure
+from cztflow.structures.migration import migration_endpoints, neb_path
+from cztflow.structures.mxene import ti3c2tx
+from cztflow.structures.slabs import cote2_001_slab, znte_110_slab, znte_111_slab
+
+__all__ = ["BUILDERS", "Built", "build_all", "build_system", "builder_parameters", "study"]
+
+#: CLI name -> (builder function, kind of structure it returns).
+BUILDERS: dict[str, tuple[Callable[..., Structure], str]] = {
+    "cote2-bulk": (cote2_bulk, "bulk"),
+    "cote2-marcasite": (cote2_marcasite_bulk, "bulk"),
+    "znte-bulk": (znte_bulk, "bulk"),
+    "k-bcc": (k_bcc, "reference"),
+    "k-atom": (k_atom, "reference"),
+    "cote2-001": (cote2_001_slab, "slab"),
+    "znte-111": (znte_111_slab, "slab"),
+    "znte-110": (znte_110_slab, "slab"),
+    "ti3c2tx": (ti3c2tx, "mxene"),
+    "cote2-znte": (cote2_znte_interface, "interface"),
+    "mxene-stack": (mxene_stack, "interface"),
+}
+
+
+@dataclass(frozen=True)
+class Built:
+    """One structure of the study with how it was made."""
+
+    name: str
+    kind: str
+    builder: str
+    args: dict[str, Any]
+    structure: Structure
+
+
+@lru_cache(maxsize=1)
+def study() -> dict[str, Any]:
+    """The parsed ``study.yaml``."""
+    text = (resources.files("cztflow") / "data" / "study.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def builder_parameters(builder: str) -> list[str]:
+    """Keyword arguments the builder ``builder`` accepts."""
+    func, _kind = _builder(builder)
+    return list(inspect.signature(func).parameters)
+
+
+def _builder(name: str) -> tuple[Callable[..., Structure], str]:
+    try:
+        return BUILDERS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown builder {name!r}; choose from {', '.join(BUILDERS)}"
+        ) from None
+
+
+def build_system(name: str, overrides: dict[str, Any] | None = None) -> Built:
+    """Build a study system, or call a builder directly, with optional argument overrides.
+
+    Parameters
+    ----------
+    name
+        A system of ``study.yaml`` (e.g. ``"cote2-znte-3x3"``) or a builder name from
+        :data:`BUILDERS` (e.g. ``"znte-111"``).
+    overrides
+        Keyword arguments that replace or add to the system's own.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name or an argument the builder does not take (the message lists
+        those it takes), or whatever the builder rejects.
+    """
+    systems = study()["systems"]
+    if name in systems:
+        builder, args = systems[name]["builder"], dict(systems[name]["args"])
+    elif name in BUILDERS:
+        builder, args = name, {}
+    else:
+        known = sorted(set(systems) | set(BUILDERS))
+        raise ValueError(f"unknown system {name!r}; choose from {', '.join(known)}")
+    args.update(overrides or {})
+    func, kind = _builder(builder)
+    accepted = builder_parameters(builder)
+    unknown = sorted(set(args) - set(accepted))
+    if unknown:
+        raise ValueError(
+            f"{name}: builder {builder} takes no argument {', '.join(unknown)}; "
+            f"it takes {', '.join(accepted)}"
+        )
+    return Built(name, kind, builder, args, func(**args))
+
+
+def _adsorbates(substrate: Built, options: dict[str, Any]) -> Iterator[Built]:
+    slab = substrate.structure
+    symmetric = blocks_only(slab, options["sites_from"]) if "sites_from" in options else slab
+    for site in k_sites(symmetric):
+        yield Built(f"{substrate.name}-K-{site.name}", "adsorbate", "add_k",
+                    {"substrate": substrate.name, "site": site.name}, add_k(slab, site))
+    block = options.get("intercalate")
+    if block:
+        for site in k_sites(lower_part(slab, block)):
+            yield Built(
+                f"{substrate.name}-Kint-{site.name}", "adsorbate", "intercalate_k",
+                {"substrate": substrate.name, "site": site.name, "lower_block": block},
+                intercalate_k(slab, site, lower_block=block),
+            )
+
+
+def _neb(substrate: Built, options: dict[str, Any]) -> Iterator[Built]:
+    slab = substrate.structure
+    sites = {s.name: s for s in k_sites(slab)}
+    if options["site"] not in sites:
+        raise ValueError(f"{substrate.name}: no site {options['site']!r}; have {', '.join(sites)}")
+    initial, final = migration_endpoints(slab, sites[options["site"]])
+    for i, image in enumerate(neb_path(initial, final)):
+        yield Built(f"{substrate.name}-neb-{i:02d}", "neb-image", "neb_path",
+                    {"substrate": substrate.name, "site": options["site"], "image": i}, image)
+
+
+def iter_study() -> Iterator[Built]:
+    """Every structure of the study, in a fixed order."""
+    spec = study()
+    built: dict[str, Built] = {}
+    for name in spec["systems"]:
+        built[name] = build_system(name)
+        yield built[name]
+    for name, options in spec.get("adsorption", {}).items():
+        yield from _adsorbates(built[name], options or {})
+    for name, options in spec.get("migration", {}).items():
+        yield from _neb(built[name], options)
+
+
+def build_all(outdir: str | Path, progress: Callable[[Built], None] | None = None) -> list[dict]:
+    """Write every structure of the study to ``outdir`` as ``<name>.vasp`` plus ``index.json``.
+
+    Returns
+    -------
+    list of dict
+        The index entries, as written to ``outdir/index.json``.
+    """
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for item in iter_study():
+        file = f"{item.name}.vasp"
+        text = write_structure(item.structure, outdir / file, item.name)
+        entries.append(index_entry(item.structure, name=item.name, file=file, kind=item.kind,
+                                   builder=item.builder, args=item.args, text=text))
+        if progress:
+            progress(item)
+    (outdir / "index.json").write_text(json.dumps(entries, indent=1, ensure_ascii=False) + "\n",
+                                       encoding="utf-8")
+    return entries
