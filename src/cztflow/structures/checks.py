@@ -67,8 +67,9 @@ def check_close_contacts(
     if bad:
         i, j, d, t = bad[0]
         si, sj = structure[i].specie.symbol, structure[j].specie.symbol
+        pair = f"{si}{i} and its periodic image" if i == j else f"{si}{i}–{sj}{j}"
         raise ValueError(
-            f"{what}: atoms overlap: {si}{i}–{sj}{j} at {d:.3f} Å is below {t:.3f} Å "
+            f"{what}: atoms overlap: {pair} at {d:.3f} Å is below {t:.3f} Å "
             f"({ratio:g} × covalent-radius sum); {len(bad)} such pair(s)"
         )
 

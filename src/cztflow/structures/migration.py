@@ -64,6 +64,17 @@ def equivalent_neighbor(
     return AdsorptionSite(site.name + "'", site.kind, (float(xy[0]), float(xy[1])), site.above)
 
 
+def _nearest_image(slab: Structure, start: AdsorptionSite, end: AdsorptionSite) -> AdsorptionSite:
+    """``end`` moved by a lattice vector to the image closest to ``start``."""
+    inplane = slab.lattice.matrix[:2, :2]
+    delta = np.subtract(end.xy, start.xy) @ np.linalg.inv(inplane)
+    delta -= np.round(delta)
+    candidates = [(delta + np.array(t) - 1) @ inplane for t in np.ndindex(3, 3)]
+    best = min(candidates, key=lambda v: float(np.linalg.norm(v)))
+    xy = np.add(start.xy, best)
+    return AdsorptionSite(end.name, end.kind, (float(xy[0]), float(xy[1])), end.above)
+
+
 def migration_endpoints(
     slab: Structure,
     start: AdsorptionSite,
@@ -81,7 +92,8 @@ def migration_endpoints(
     start
         Site of the initial state.
     end
-        Site of the final state; default: the nearest site equivalent to ``start``.
+        Site of the final state (its periodic image nearest ``start`` is used); default:
+        the nearest site equivalent to ``start``.
     distance
         K to nearest-atom distance in Å; default from the protocol.
     min_hop
@@ -92,7 +104,7 @@ def migration_endpoints(
     ValueError
         If the hop is shorter than ``min_hop``.
     """
-    end = equivalent_neighbor(slab, start) if end is None else end
+    end = equivalent_neighbor(slab, start) if end is None else _nearest_image(slab, start, end)
     hop = float(np.linalg.norm(np.subtract(end.xy, start.xy)))
     if hop < min_hop:
         raise ValueError(f"hop {start.name} → {end.name} is {hop:.2f} Å, below {min_hop} Å")
@@ -147,7 +159,7 @@ def neb_path(
     first, last = adaptor.get_atoms(initial), adaptor.get_atoms(final)
     last.set_cell(first.cell)
     images = [first] + [first.copy() for _ in range(n_images)] + [last]
-    band = NEB(images)
+    band = NEB(images, method="improvedtangent")
     band.interpolate(method=method, mic=True, apply_constraint=False)
     path = []
     for i, atoms in enumerate(images):

@@ -1,0 +1,81 @@
+import numpy as np
+import pytest
+
+from cztflow.structures import (
+    add_k,
+    cote2_001_slab,
+    cote2_znte_interface,
+    intercalate_k,
+    k_sites,
+    znte_111_slab,
+)
+from cztflow.structures.adsorption import lower_part
+from cztflow.structures.checks import vacuum_thickness
+
+
+def _k_min_distance(s):
+    k = len(s) - 1
+    assert s[k].specie.symbol == "K"
+    d = s.distance_matrix[k].copy()
+    d[k] = np.inf
+    return d.min()
+
+
+def test_cote2_has_four_distinct_sites():
+    sites = k_sites(cote2_001_slab(3, supercell=(3, 3)))
+    assert [s.name for s in sites] == ["ontop-1", "bridge-1", "hollow-1", "hollow-2"]
+    under = {s.name: s.above for s in sites}
+    assert under["ontop-1"] == "Te@0.00"
+    # the two hollows: over the Co (1.35 Å down) and over the lower Te (2.70 Å down)
+    assert sorted(under[h] for h in ("hollow-1", "hollow-2")) == ["Co@1.35", "Te@2.70"]
+
+
+def test_site_count_does_not_depend_on_supercell():
+    assert len(k_sites(znte_111_slab(4))) == len(k_sites(znte_111_slab(4, supercell=(3, 3)))) == 4
+
+
+def test_k_is_placed_at_the_requested_distance_with_full_vacuum():
+    slab = cote2_001_slab(3, supercell=(3, 3))
+    for site in k_sites(slab):
+        s = add_k(slab, site)
+        assert _k_min_distance(s) == pytest.approx(3.4, abs=0.011)
+        assert vacuum_thickness(s) == pytest.approx(20.0, abs=1e-6)
+        assert s.site_properties["selective_dynamics"][-1] == [True, True, True]
+        assert s.properties["adsorption"]["name"] == site.name
+    ontop = add_k(slab, k_sites(slab)[0])
+    # over a Te atom, K sits straight above it
+    assert ontop.cart_coords[-1, 2] - ontop.cart_coords[:-1, 2].max() == pytest.approx(3.4, abs=0.011)
+
+
+def test_hollow_sits_lower_than_ontop():
+    slab = znte_111_slab(4, supercell=(3, 3))
+    sites = {s.name: s for s in k_sites(slab)}
+    height = {n: add_k(slab, s).cart_coords[-1, 2] for n, s in sites.items()}
+    assert height["hollow-1"] < height["bridge-1"] < height["ontop-1"]
+
+
+def test_intercalation_opens_the_gap():
+    s = cote2_znte_interface()
+    sites = k_sites(lower_part(s))
+    k = intercalate_k(s, sites[-1])
+    blocks = np.array(k.site_properties["block"])
+    z = k.cart_coords[:, 2]
+    kz = z[blocks == "K"][0]
+    assert z[blocks == "cote2"].max() < kz < z[blocks == "znte"].min()
+    assert _k_min_distance(k) == pytest.approx(3.4, abs=0.011)
+    opened = k.properties["adsorption"]["gap_opened"]
+    assert opened > 0
+    assert z[blocks == "znte"].min() - z[blocks == "cote2"].max() == pytest.approx(2.8 + opened, abs=1e-6)
+    assert vacuum_thickness(k) >= 20.0 - 1e-6
+
+
+def test_bad_site_arguments():
+    slab = cote2_001_slab(2)
+    with pytest.raises(ValueError, match="unknown site kind fcc"):
+        k_sites(slab, kinds=("fcc",))
+    with pytest.raises(ValueError, match="distance must be positive"):
+        add_k(slab, k_sites(slab)[0], distance=0)
+    with pytest.raises(ValueError, match="nothing lies above block 'cote2'"):
+        intercalate_k(slab, k_sites(slab)[0])
+    with pytest.raises(ValueError, match="no atoms of block 'mxene'"):
+        lower_part(cote2_znte_interface(), "mxene")

@@ -1,0 +1,83 @@
+import json
+
+import pytest
+from ase.io import read
+from pymatgen.core import Structure
+from typer.testing import CliRunner
+
+from cztflow.cli import app
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("name", ["POSCAR", "slab.vasp", "slab.cif", "slab.extxyz"])
+def test_build_one_file_per_format(tmp_path, name):
+    out = tmp_path / name
+    result = runner.invoke(app, ["build", "znte-111", "-p", "supercell=[2, 2]", "-o", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    if name.endswith(".extxyz"):
+        atoms = read(out)
+        assert len(atoms) == 4 * (8 + 1)
+    else:
+        s = Structure.from_file(out)
+        assert s.composition.as_dict() == {"Zn": 16, "Te": 16, "H": 4}
+
+
+def test_build_with_k_site(tmp_path):
+    out = tmp_path / "POSCAR"
+    result = runner.invoke(app, ["build", "cote2-001", "--k-site", "hollow-2", "-o", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    assert Structure.from_file(out).composition["K"] == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["build", "graphene", "-o", "x.vasp"], "unknown system 'graphene'"),
+        (["build", "cote2-001", "-o", "x.pdb"], "cannot tell the format from '.pdb'"),
+        (["build", "cote2-001", "-p", "layers", "-o", "x.vasp"], "expected KEY=VALUE"),
+        (["build", "cote2-001", "-p", "layers=0", "-o", "x.vasp"], "layers must be a positive integer"),
+        (["build", "cote2-001", "--k-site", "hollow-9", "-o", "x.vasp"], "has no site 'hollow-9'"),
+        (["build", "-o", "x.vasp"], "name a SYSTEM or use --all"),
+    ],
+)
+def test_build_errors(tmp_path, args, message):
+    result = runner.invoke(app, args)
+    assert result.exit_code != 0
+    assert message in result.output
+
+
+def test_build_all_refuses_a_file(tmp_path):
+    f = tmp_path / "taken"
+    f.write_text("x")
+    result = runner.invoke(app, ["build", "--all", "-o", str(f)])
+    assert result.exit_code == 2 and "exists and is not a folder" in result.output
+
+
+def test_sites_json():
+    result = runner.invoke(app, ["sites", "znte-111", "--json"])
+    assert result.exit_code == 0
+    sites = json.loads(result.output)
+    assert [s["kind"] for s in sites] == ["ontop", "bridge", "hollow", "hollow"]
+
+
+def test_interfaces_json():
+    result = runner.invoke(app, ["interfaces", "--json", "--max-area", "120"])
+    cells = json.loads(result.output)
+    assert [(c["lower"], c["natoms"]) for c in cells] == [
+        ("2×2", 60),
+        ("[[2, 2], [-2, 2]]", 120),
+        ("3×3", 137),
+    ]
+
+
+def test_protocol_json_has_hash():
+    from cztflow.protocol import default_protocol
+
+    data = json.loads(runner.invoke(app, ["protocol", "--json"]).output)
+    assert data["hash"] == default_protocol().hash
+    assert data["settings"]["encut"] == {
+        "value": 450.0,
+        "unit": "eV",
+        "source": data["settings"]["encut"]["source"],
+    }

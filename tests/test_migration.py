@@ -1,0 +1,60 @@
+import numpy as np
+import pytest
+
+from cztflow.structures import cote2_001_slab, k_sites, migration_endpoints, neb_path, znte_111_slab
+
+
+@pytest.fixture(scope="module")
+def slab():
+    return cote2_001_slab(3, supercell=(3, 3))
+
+
+def test_hop_to_the_nearest_equivalent_site_is_one_lattice_vector(slab):
+    hollow = next(s for s in k_sites(slab) if s.kind == "hollow")
+    initial, final = migration_endpoints(slab, hollow)
+    assert initial.properties["migration"]["hop"] == pytest.approx(3.804, abs=1e-6)
+    shift = final.cart_coords[-1] - initial.cart_coords[-1]
+    assert np.linalg.norm(shift[:2]) == pytest.approx(3.804, abs=1e-6)
+    assert shift[2] == pytest.approx(0.0, abs=1e-6)
+    assert np.allclose(initial.cart_coords[:-1], final.cart_coords[:-1])
+
+
+def test_hop_between_the_two_hollows(slab):
+    sites = {s.name: s for s in k_sites(slab)}
+    initial, final = migration_endpoints(slab, sites["hollow-1"], sites["hollow-2"])
+    # fcc to the nearest hcp hollow is a/√3, through a periodic image if need be
+    assert initial.properties["migration"]["hop"] == pytest.approx(3.804 / np.sqrt(3), abs=1e-4)
+    shift = final.cart_coords[-1] - initial.cart_coords[-1]
+    assert np.linalg.norm(shift[:2]) == pytest.approx(3.804 / np.sqrt(3), abs=1e-6)
+
+
+def test_idpp_path_has_protocol_images_evenly_spaced(slab):
+    hollow = next(s for s in k_sites(slab) if s.kind == "hollow")
+    path = neb_path(*migration_endpoints(slab, hollow))
+    assert len(path) == 7
+    assert [p.properties["neb_image"] for p in path] == list(range(7))
+    steps = [np.linalg.norm(path[i + 1].cart_coords - path[i].cart_coords) for i in range(6)]
+    assert max(steps) / min(steps) < 1.05
+    assert sum(steps) == pytest.approx(3.804, rel=0.02)
+
+
+def test_znte_path_keeps_atoms_apart():
+    slab = znte_111_slab(4, supercell=(3, 3))
+    hollow = next(s for s in k_sites(slab) if s.kind == "hollow")
+    path = neb_path(*migration_endpoints(slab, hollow), n_images=3)
+    assert len(path) == 5
+
+
+def test_bad_paths(slab):
+    sites = k_sites(slab)
+    initial, final = migration_endpoints(slab, sites[0])
+    with pytest.raises(ValueError, match="n_images must be at least 1"):
+        neb_path(initial, final, n_images=0)
+    with pytest.raises(ValueError, match="method must be 'idpp' or 'linear'"):
+        neb_path(initial, final, method="spline")
+    shorter = final.copy()
+    shorter.remove_sites([0])
+    with pytest.raises(ValueError, match="same atoms in the same order"):
+        neb_path(initial, shorter)
+    with pytest.raises(ValueError, match=r"below 1\.0 Å"):
+        migration_endpoints(slab, sites[0], sites[0])
