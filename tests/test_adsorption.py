@@ -79,3 +79,21 @@ def test_bad_site_arguments():
         intercalate_k(slab, k_sites(slab)[0])
     with pytest.raises(ValueError, match="no atoms of block 'mxene'"):
         lower_part(cote2_znte_interface(), "mxene")
+
+
+def test_k_never_sinks_below_the_top_plane():
+    # a sparse 'surface' of two Te atoms 9 Å apart: K over the gap would fall through
+    from pymatgen.core import Lattice, Structure
+
+    sparse = Structure(
+        Lattice([[9.0, 0, 0], [0, 9.0, 0], [0, 0, 30.0]]),
+        ["Te", "Te"],
+        [[0, 0, 0.5], [0.5, 0.5, 0.45]],
+        coords_are_cartesian=False,
+    )
+    from cztflow.structures.adsorption import AdsorptionSite
+
+    site = AdsorptionSite("gap", "hollow", (4.5, 0.0), "-")
+    s = add_k(sparse, site, vacuum=20.0)
+    top = max(s.cart_coords[:-1, 2])
+    assert s.cart_coords[-1, 2] == pytest.approx(top, abs=0.011)

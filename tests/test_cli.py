@@ -81,3 +81,15 @@ def test_protocol_json_has_hash():
         "unit": "eV",
         "source": data["settings"]["encut"]["source"],
     }
+
+
+@pytest.mark.slow
+def test_build_all_reports_but_keeps_foreign_files(tmp_path):
+    mine = tmp_path / "my-own.vasp"
+    mine.write_text("not ours")
+    result = runner.invoke(app, ["build", "--all", "-o", str(tmp_path), "-q"])
+    assert result.exit_code == 0, result.output
+    assert "wrote 75 structures" in result.output
+    assert "1 .vasp file(s)" in result.output and "my-own.vasp" in result.output
+    assert mine.read_text() == "not ours"
+    assert len(json.loads((tmp_path / "index.json").read_text())) == 75

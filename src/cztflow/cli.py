@@ -85,7 +85,7 @@ def build(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary table.")] = False,
 ) -> None:
     """Build one structure to a file, or the whole study (--all) to a folder with index.json."""
-    from cztflow.structures.study import build_all, build_system
+    from cztflow.structures.study import build_all, build_system, stale_files
 
     if all_:
         if system is not None or params or k_site:
@@ -100,6 +100,12 @@ def build(
         if not quiet:
             _summary_table(entries)
         typer.echo(f"wrote {len(entries)} structures and index.json to {output}")
+        stale = stale_files(output, entries)
+        if stale:
+            typer.echo(
+                f"note: {len(stale)} .vasp file(s) in {output} are not in this study "
+                f"(left in place): {', '.join(stale[:5])}{' …' if len(stale) > 5 else ''}"
+            )
         return
     if system is None:
         _fail("name a SYSTEM or use --all")

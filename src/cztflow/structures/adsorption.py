@@ -115,9 +115,16 @@ def _min_distance(structure: Structure, point: np.ndarray, indices: np.ndarray) 
 
 
 def _lowest_height(structure: Structure, xy, indices: np.ndarray, distance: float) -> float:
-    """Lowest z above the atoms ``indices`` at which a point at ``xy`` keeps ``distance``."""
-    z = float(structure.cart_coords[indices, 2].max()) + distance
-    while _min_distance(structure, np.array([*xy, z - _Z_STEP]), indices) >= distance:
+    """Lowest z at which a point at ``xy`` keeps ``distance`` from the atoms ``indices``.
+
+    The search never goes below the topmost of those atoms, so K cannot sink through an
+    open channel into the slab.
+    """
+    floor = float(structure.cart_coords[indices, 2].max())
+    z = floor + distance
+    while z - _Z_STEP >= floor and (
+        _min_distance(structure, np.array([*xy, z - _Z_STEP]), indices) >= distance
+    ):
         z -= _Z_STEP
     return z
 

@@ -169,6 +169,9 @@ def mxene_stack(
     max_area: float = 250.0,
     gap: float = MXENE_GAP,
     mxene_a: float = MXENE_A,
+    cote2_a: float = COTE2_A,
+    cote2_c: float = COTE2_C,
+    znte_a: float = ZNTE_A,
     seed: int = 0,
     vacuum: float | None = None,
 ) -> Structure:
@@ -195,6 +198,8 @@ def mxene_stack(
         Vertical gap between the MXene's top atom and CoTe2's bottom Te, Å.
     mxene_a
         MXene lattice parameter, Å.
+    cote2_a, cote2_c, znte_a
+        Bulk lattice parameters of CoTe2 and ZnTe, Å.
     seed
         Arrangement of a mixed termination.
     vacuum
@@ -203,10 +208,15 @@ def mxene_stack(
     protocol = default_protocol()
     fixed = protocol.decision("fixed_layers").value
     if top == "cote2":
-        block = cote2_001_slab(cote2_layers, fixed_layers=0)
+        block = cote2_001_slab(cote2_layers, fixed_layers=0, a=cote2_a, c=cote2_c)
     elif top == "cote2/znte":
         block = cote2_znte_interface(
-            cote2_layers=cote2_layers, znte_layers=znte_layers, cote2_fixed_layers=0
+            cote2_layers=cote2_layers,
+            znte_layers=znte_layers,
+            cote2_fixed_layers=0,
+            cote2_a=cote2_a,
+            cote2_c=cote2_c,
+            znte_a=znte_a,
         )
     else:
         raise ValueError(f"top must be 'cote2' or 'cote2/znte', got {top!r}")

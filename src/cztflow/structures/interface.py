@@ -280,9 +280,8 @@ def stack_slabs(
     xyz_up[:, 2] += xyz_low[:, 2].max() + gap
     keys = sorted(set(props_low) & set(props_up))
     props = {k: list(props_low[k]) + list(props_up[k]) for k in keys}
-    lattice = Lattice([[*common[0], 0.0], [*common[1], 0.0], [0.0, 0.0, 1.0]])
     cart = np.vstack([xyz_low, xyz_up])
-    lattice = Lattice([lattice.matrix[0], lattice.matrix[1], [0, 0, cart[:, 2].max() + 1.0]])
+    lattice = Lattice([[*common[0], 0.0], [*common[1], 0.0], [0.0, 0.0, cart[:, 2].max() + 1.0]])
     raw = Structure(lattice, sp_low + sp_up, cart, coords_are_cartesian=True, site_properties=props)
     stacked = with_vacuum(raw, vacuum)
     stacked.properties["interface"] = {**cell.summary(strain_on), "gap": gap, "shift": list(shift)}

@@ -27,7 +27,15 @@ from cztflow.structures.migration import migration_endpoints, neb_path
 from cztflow.structures.mxene import ti3c2tx
 from cztflow.structures.slabs import cote2_001_slab, znte_110_slab, znte_111_slab
 
-__all__ = ["BUILDERS", "Built", "build_all", "build_system", "builder_parameters", "study"]
+__all__ = [
+    "BUILDERS",
+    "Built",
+    "build_all",
+    "build_system",
+    "builder_parameters",
+    "stale_files",
+    "study",
+]
 
 #: CLI name -> (builder function, kind of structure it returns).
 BUILDERS: dict[str, tuple[Callable[..., Structure], str]] = {
@@ -155,6 +163,15 @@ def iter_study() -> Iterator[Built]:
         yield from _neb(built[name], options)
 
 
+def stale_files(outdir: str | Path, entries: list[dict]) -> list[str]:
+    """Structure files in ``outdir`` that ``entries`` do not list (left by an older build).
+
+    They are reported, never deleted: the folder may hold the user's own files.
+    """
+    listed = {e["file"] for e in entries}
+    return sorted(p.name for p in Path(outdir).glob("*.vasp") if p.name not in listed)
+
+
 def build_all(outdir: str | Path, progress: Callable[[Built], None] | None = None) -> list[dict]:
     """Write every structure of the study to ``outdir`` as ``<name>.vasp`` plus ``index.json``.
 
@@ -165,7 +182,7 @@ def build_all(outdir: str | Path, progress: Callable[[Built], None] | None = Non
     """
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    entries = []
+    entries: list[dict] = []
     for item in iter_study():
         file = f"{item.name}.vasp"
         text = write_structure(item.structure, outdir / file, item.name)
