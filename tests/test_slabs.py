@@ -114,3 +114,15 @@ def test_with_vacuum_needs_inplane_vectors_in_xy():
 def test_bad_slab_arguments(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_ase_atoms_through_the_adaptor_keep_fixed_atoms_and_caps():
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    s = znte_111_slab(4, supercell=(2, 2))
+    atoms = AseAtomsAdaptor().get_atoms(s)
+    fixed = [i for i, f in enumerate(s.site_properties["selective_dynamics"]) if not any(f)]
+    assert len(fixed) == 4 * (2 * 2 + 1)  # two bilayers (2 atoms each) and the cap, per cell
+    assert sorted(atoms.constraints[0].get_indices()) == fixed
+    assert list(atoms.arrays["pseudo_charge"]).count(1.5) == 4
+    assert set(atoms.arrays["block"]) == {"znte"}
