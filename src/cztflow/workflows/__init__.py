@@ -1,0 +1,1 @@
+"""From structures to VASP inputs: species order, POTCARs (and, later, input sets and the campaign)."""
