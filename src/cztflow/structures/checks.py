@@ -15,7 +15,6 @@ __all__ = [
     "check_structure",
     "check_vacuum",
     "close_contacts",
-    "slab_z_extent",
     "vacuum_thickness",
     "with_vacuum",
 ]
@@ -139,12 +138,6 @@ def check_structure(
     if min_vacuum is not None:
         check_vacuum(structure, min_vacuum, what)
     return structure
-
-
-def slab_z_extent(structure: Structure) -> tuple[float, float]:
-    """Lowest and highest Cartesian z of a slab whose cell has c along z."""
-    z = structure.cart_coords[:, 2]
-    return float(z.min()), float(z.max())
 
 
 def with_vacuum(structure: Structure, vacuum: float) -> Structure:

@@ -230,8 +230,9 @@ def mxene_stack(
         termination, supercell=(n_mx, n_mx), a=mxene_a, seed=seed,
         fixed_layers=int(fixed["mxene_support"]),
     )
-    unit = ti3c2tx("bare", a=mxene_a, supercell=(n_mx, n_mx))
-    cells = coincidence_cells(unit, block, max_strain=max_strain, max_area=max_area)
+    # match again with the n×n sheet as one cell: a mixed termination is laid out on the
+    # whole supercell, so it cannot be built as a 1×1 cell and repeated
+    cells = coincidence_cells(mxene, block, max_strain=max_strain, max_area=max_area)
     cell = pick_cell(cells, 1, f"Ti3C2Tx/{top}", max_strain, max_area)
     stacked = stack_slabs(mxene, block, cell, strain_on="lower", gap=gap, vacuum=vacuum)
     info = stacked.properties["interface"]
