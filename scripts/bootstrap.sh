@@ -9,7 +9,17 @@ if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
     exit 1
 fi
 if [ ! -x .venv/bin/python ]; then
-    "$PY" -m venv .venv
+    if ! "$PY" -m venv .venv 2>/dev/null; then
+        # stock Debian/Ubuntu Pythons ship venv without ensurepip: install it, then retry
+        rm -rf .venv
+        if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+            apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
+        else
+            echo "python3 -m venv failed; install python3-venv (apt) and rerun" >&2
+            exit 1
+        fi
+        "$PY" -m venv .venv
+    fi
 fi
 stamp=.venv/.cztflow-installed
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
