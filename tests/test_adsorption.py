@@ -63,6 +63,8 @@ def test_intercalation_opens_the_gap():
     kz = z[blocks == "K"][0]
     assert z[blocks == "cote2"].max() < kz < z[blocks == "znte"].min()
     assert _k_min_distance(k) == pytest.approx(3.4, abs=0.011)
+    # the interface record survives the re-sizing of the cell
+    assert k.properties["interface"] == s.properties["interface"]
     opened = k.properties["adsorption"]["gap_opened"]
     assert opened > 0
     assert z[blocks == "znte"].min() - z[blocks == "cote2"].max() == pytest.approx(2.8 + opened, abs=1e-6)

@@ -136,9 +136,7 @@ def _with_k(structure: Structure, position: np.ndarray, vacuum: float) -> Struct
              "pseudo_charge": 0.0}
     props = {k: v for k, v in props.items() if k in out.site_properties}
     out.append("K", position, coords_are_cartesian=True, properties=props)
-    out = with_vacuum(out, vacuum)
-    out.properties = dict(structure.properties)
-    return out
+    return with_vacuum(out, vacuum)
 
 
 def add_k(
@@ -221,11 +219,8 @@ def intercalate_k(
         if d.min() >= distance:
             break
         lift += _Z_STEP
-    # make room along c before moving atoms up, so nothing wraps
-    lifted = with_vacuum(lifted, vacuum + lift)
-    k_pos[2] += lifted.cart_coords[lower_idx, 2].min() - structure.cart_coords[lower_idx, 2].min()
-    for i in upper_idx:
-        lifted.translate_sites([int(i)], [0.0, 0.0, lift], frac_coords=False, to_unit_cell=False)
+    # no wrapping: _with_k rebuilds the cell around the lifted atoms
+    lifted.translate_sites(upper_idx.tolist(), [0.0, 0.0, lift], frac_coords=False, to_unit_cell=False)
     out = _with_k(lifted, k_pos, vacuum)
     out.properties["adsorption"] = {
         **site.as_dict(), "distance": distance, "intercalated": True,

@@ -144,7 +144,7 @@ def with_vacuum(structure: Structure, vacuum: float) -> Structure:
     """Return a copy with c along z, the slab centred and ``vacuum`` Å of empty space.
 
     The in-plane lattice vectors must lie in the xy plane.  Cartesian positions are kept
-    up to a common shift along z; site properties are kept.
+    up to a common shift along z; site properties and ``properties`` are kept.
     """
     matrix = structure.lattice.matrix
     if abs(matrix[0, 2]) > 1e-8 or abs(matrix[1, 2]) > 1e-8:
@@ -163,5 +163,6 @@ def with_vacuum(structure: Structure, vacuum: float) -> Structure:
         structure.species,
         frac,
         site_properties=structure.site_properties,
+        properties=dict(structure.properties),
         to_unit_cell=False,
     )
