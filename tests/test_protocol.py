@@ -25,8 +25,10 @@ def test_stated_values_match_the_paper():
     assert p.settings["pseudopotentials"].value == "PAW"
 
 
-def test_locked_vasp_tags_are_exactly_the_stated_settings():
+def test_locked_vasp_tags_are_the_stated_settings_plus_prec_and_lasph():
     assert default_protocol().locked_vasp_tags() == {
+        "PREC": "Accurate",
+        "LASPH": True,
         "GGA": "PE",
         "ENCUT": 450.0,
         "ISMEAR": 0,
@@ -98,4 +100,22 @@ def test_malformed_yaml_names_the_file(tmp_path):
     bad = tmp_path / "broken.yaml"
     bad.write_text("settings: [unclosed\n")
     with pytest.raises(ValueError, match=r"broken\.yaml: not valid YAML"):
+        load_protocol(bad)
+
+
+def test_calculation_kinds_carry_their_tags():
+    p = default_protocol()
+    assert p.calculation("relax-bulk").vasp["ISIF"] == 3
+    assert p.calculation("relax").vasp["ISIF"] == 2
+    assert p.calculation("workfunction").vasp["LVHAR"] is True
+    assert p.calculation("bands").vasp["ICHARG"] == 11
+    with pytest.raises(KeyError, match="defines no calculation 'md'"):
+        p.calculation("md")
+
+
+def test_missing_calculations_section_names_the_file(tmp_path, raw):
+    del raw["calculations"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ValueError, match=r"bad.yaml: the file has no 'calculations' entry"):
         load_protocol(bad)

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["Decision", "Protocol", "Setting", "default_protocol", "load_protocol"]
+__all__ = ["Calculation", "Decision", "Protocol", "Setting", "default_protocol", "load_protocol"]
 
 #: Settings every protocol file must state (the paper's section 2.4 and 3.1).
 REQUIRED_SETTINGS = (
@@ -102,6 +102,8 @@ class Decision:
         Why this choice was made.
     vasp
         The INCAR tags that express it (empty if none).
+    locked
+        Whether its tags join the protocol lock (like a stated setting's).
     """
 
     name: str
@@ -109,6 +111,26 @@ class Decision:
     unit: str | None
     reason: str
     vasp: Mapping[str, Any]
+    locked: bool = False
+
+
+@dataclass(frozen=True)
+class Calculation:
+    """The INCAR tags of one kind of calculation (relax, static, neb, ...), and why.
+
+    Attributes
+    ----------
+    kind
+        Key in the protocol's ``calculations``, e.g. ``"relax-bulk"``.
+    vasp
+        Tags added on top of the locked settings and the decisions.
+    reason
+        Why these tags.
+    """
+
+    kind: str
+    vasp: Mapping[str, Any]
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -123,6 +145,7 @@ class Protocol:
     paper: str
     settings: Mapping[str, Setting]
     decisions: Mapping[str, Decision]
+    calculations: Mapping[str, Calculation]
     hash: str
     source_file: str
 
@@ -182,18 +205,30 @@ class Protocol:
             known = ", ".join(sorted(self.decisions))
             raise KeyError(f"protocol {self.name!r} records no decision {name!r}; known: {known}") from None
 
+    def calculation(self, kind: str) -> Calculation:
+        """Return the INCAR tags of calculation kind ``kind``.
+
+        Raises
+        ------
+        KeyError
+            If the protocol defines no such kind; the message lists those it has.
+        """
+        try:
+            return self.calculations[kind]
+        except KeyError:
+            known = ", ".join(sorted(self.calculations))
+            raise KeyError(
+                f"protocol {self.name!r} defines no calculation {kind!r}; known: {known}"
+            ) from None
+
     def locked_vasp_tags(self) -> dict[str, Any]:
-        """INCAR tags fixed by the paper's stated settings (the protocol lock)."""
+        """INCAR tags under the protocol lock: the stated settings' and locked decisions'."""
         tags: dict[str, Any] = {}
         for setting in self.settings.values():
             tags.update(setting.vasp)
-        return tags
-
-    def decided_vasp_tags(self) -> dict[str, Any]:
-        """INCAR tags that follow from the recorded decisions."""
-        tags: dict[str, Any] = {}
         for decision in self.decisions.values():
-            tags.update(decision.vasp)
+            if decision.locked:
+                tags.update(decision.vasp)
         return tags
 
 
@@ -238,6 +273,7 @@ def load_protocol(path: str | Path) -> Protocol:
     paper = str(_require(raw, "paper", "the file", str(path)))
     raw_settings = _require(raw, "settings", "the file", str(path))
     raw_decisions = _require(raw, "decisions", "the file", str(path))
+    raw_calculations = _require(raw, "calculations", "the file", str(path))
     for key in REQUIRED_SETTINGS:
         _require(raw_settings, key, "settings", str(path))
     for key in REQUIRED_DECISIONS:
@@ -260,12 +296,21 @@ def load_protocol(path: str | Path) -> Protocol:
             unit=entry.get("unit"),
             reason=str(_require(entry, "reason", f"decision {key!r}", str(path))),
             vasp=_freeze(entry.get("vasp", {})),
+            locked=bool(entry.get("locked", False)),
+        )
+    calculations = {}
+    for key, entry in raw_calculations.items():
+        calculations[key] = Calculation(
+            kind=key,
+            vasp=_freeze(_require(entry, "vasp", f"calculation {key!r}", str(path))),
+            reason=str(_require(entry, "reason", f"calculation {key!r}", str(path))),
         )
     return Protocol(
         name=name,
         paper=paper,
         settings=MappingProxyType(settings),
         decisions=MappingProxyType(decisions),
+        calculations=MappingProxyType(calculations),
         hash=_content_hash(raw),
         source_file=str(path),
     )

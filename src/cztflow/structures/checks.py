@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-from ase.data import atomic_numbers, covalent_radii
 from pymatgen.core import Composition, Lattice, Structure
+
+from cztflow import geometry
 
 __all__ = [
     "MIN_CONTACT_RATIO",
@@ -21,10 +22,6 @@ __all__ = [
 
 #: Two atoms closer than this fraction of their covalent-radius sum are overlapping.
 MIN_CONTACT_RATIO = 0.75
-
-
-def _radius(symbol: str) -> float:
-    return float(covalent_radii[atomic_numbers[symbol]])
 
 
 def close_contacts(
@@ -45,17 +42,7 @@ def close_contacts(
         Each offending pair once (i < j), sorted by distance; minimum-image distances.
     """
     symbols = [site.specie.symbol for site in structure]
-    radii = np.array([_radius(s) for s in symbols])
-    cutoff = ratio * 2.0 * radii.max()
-    centers, neighbors, _images, distances = structure.get_neighbor_list(cutoff)
-    found: dict[tuple[int, int], tuple[float, float]] = {}
-    for i, j, d in zip(centers, neighbors, distances, strict=True):
-        threshold = ratio * (radii[i] + radii[j])
-        if d < threshold:
-            key = (int(min(i, j)), int(max(i, j)))
-            if key not in found or d < found[key][0]:
-                found[key] = (float(d), float(threshold))
-    return sorted(((i, j, d, t) for (i, j), (d, t) in found.items()), key=lambda x: x[2])
+    return geometry.close_contacts(structure.lattice.matrix, structure.frac_coords, symbols, ratio)
 
 
 def check_close_contacts(
@@ -79,12 +66,7 @@ def vacuum_thickness(structure: Structure) -> float:
     The gap is found in periodic fractional coordinates, so a slab that wraps across the
     cell boundary is measured correctly.
     """
-    frac_z = np.sort(np.mod(structure.frac_coords[:, 2], 1.0))
-    gaps = np.diff(np.concatenate([frac_z, [frac_z[0] + 1.0]]))
-    normal = np.cross(structure.lattice.matrix[0], structure.lattice.matrix[1])
-    normal /= np.linalg.norm(normal)
-    c_perp = abs(float(np.dot(structure.lattice.matrix[2], normal)))
-    return float(gaps.max() * c_perp)
+    return float(geometry.axis_gaps(structure.lattice.matrix, structure.frac_coords)[2])
 
 
 def check_vacuum(structure: Structure, minimum: float, what: str) -> None:
