@@ -103,6 +103,13 @@ def test_malformed_yaml_names_the_file(tmp_path):
         load_protocol(bad)
 
 
+def test_neb_tags_are_locked_only_for_neb():
+    p = default_protocol()
+    assert "IMAGES" not in p.locked_vasp_tags("relax")
+    assert p.locked_vasp_tags("neb")["IMAGES"] == 5
+    assert p.locked_vasp_tags("relax")["ENCUT"] == 450.0
+
+
 def test_calculation_kinds_carry_their_tags():
     p = default_protocol()
     assert p.calculation("relax-bulk").vasp["ISIF"] == 3

@@ -77,6 +77,9 @@ class Setting:
         Where the paper states it (section and sentence topic).
     vasp
         The INCAR tags that express it (empty if it is not an INCAR tag).
+    scope
+        The one calculation kind its tags belong to (``"neb"`` for IMAGES), or
+        ``None`` for every calculation.
     """
 
     name: str
@@ -84,6 +87,7 @@ class Setting:
     unit: str | None
     source: str
     vasp: Mapping[str, Any]
+    scope: str | None = None
 
 
 @dataclass(frozen=True)
@@ -221,11 +225,19 @@ class Protocol:
                 f"protocol {self.name!r} defines no calculation {kind!r}; known: {known}"
             ) from None
 
-    def locked_vasp_tags(self) -> dict[str, Any]:
-        """INCAR tags under the protocol lock: the stated settings' and locked decisions'."""
+    def locked_vasp_tags(self, kind: str | None = None) -> dict[str, Any]:
+        """INCAR tags under the protocol lock: the stated settings' and locked decisions'.
+
+        Parameters
+        ----------
+        kind
+            A calculation kind: only the tags that apply to it (IMAGES and LCLIMB only
+            to ``"neb"``).  ``None`` gives every locked tag.
+        """
         tags: dict[str, Any] = {}
         for setting in self.settings.values():
-            tags.update(setting.vasp)
+            if kind is None or setting.scope in (None, kind):
+                tags.update(setting.vasp)
         for decision in self.decisions.values():
             if decision.locked:
                 tags.update(decision.vasp)
@@ -287,6 +299,7 @@ def load_protocol(path: str | Path) -> Protocol:
             unit=entry.get("unit"),
             source=str(_require(entry, "source", f"setting {key!r}", str(path))),
             vasp=_freeze(entry.get("vasp", {})),
+            scope=entry.get("scope"),
         )
     decisions = {}
     for key, entry in raw_decisions.items():
