@@ -8,6 +8,7 @@ neighbour search.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -15,12 +16,17 @@ from ase.data import atomic_masses, atomic_numbers, covalent_radii
 from pymatgen.optimization.neighbors import find_points_in_spheres
 
 __all__ = [
+    "MIN_CONTACT_RATIO",
     "axis_gaps",
     "cell_kind",
     "close_contacts",
     "covalent_radius",
+    "kpoint_mesh",
     "slab_centre",
 ]
+
+#: Two atoms closer than this fraction of their covalent-radius sum are overlapping.
+MIN_CONTACT_RATIO = 0.75
 
 
 def covalent_radius(symbol: str) -> float:
@@ -116,3 +122,14 @@ def close_contacts(
         if key not in found or d < found[key][0]:
             found[key] = (float(d), float(t))
     return sorted(((i, j, d, t) for (i, j), (d, t) in found.items()), key=lambda x: x[2])
+
+
+def kpoint_mesh(matrix: np.ndarray, spacing: float, periodic: Sequence[bool]) -> list[int]:
+    """Subdivisions so that the k-point spacing is at most ``spacing`` Å⁻¹ (2π included).
+
+    Non-periodic directions (``periodic[i]`` false) get one subdivision.
+    """
+    recip = 2.0 * math.pi * np.linalg.inv(np.asarray(matrix, dtype=float)).T
+    lengths = np.linalg.norm(recip, axis=1)
+    return [max(1, math.ceil(float(b) / spacing - 1e-9)) if p else 1
+            for b, p in zip(lengths, periodic, strict=True)]

@@ -20,8 +20,7 @@ __all__ = [
     "with_vacuum",
 ]
 
-#: Two atoms closer than this fraction of their covalent-radius sum are overlapping.
-MIN_CONTACT_RATIO = 0.75
+MIN_CONTACT_RATIO = geometry.MIN_CONTACT_RATIO
 
 
 def close_contacts(

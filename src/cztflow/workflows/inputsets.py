@@ -105,7 +105,10 @@ class ProtocolInputSet(VaspInputSet):
         """The structure with sites grouped by species (and pseudo-H charge), POSCAR order."""
         if self.structure is None:
             raise RuntimeError(f"{type(self).__name__}: no structure is associated with the input set")
-        return vasp_order(self.structure)
+        cached = getattr(self, "_ordered", None)
+        if cached is None or cached[0] is not self.structure:
+            self._ordered = (self.structure, vasp_order(self.structure))
+        return self._ordered[1]
 
     @property
     def geometry(self) -> str:

@@ -11,27 +11,16 @@
 from __future__ import annotations
 
 import itertools
-import math
 import warnings
 
 import numpy as np
 from pymatgen.core import Structure
 from pymatgen.io.vasp.inputs import Kpoints
 
+from cztflow.geometry import kpoint_mesh
 from cztflow.protocol import Protocol
 
-__all__ = ["band_path", "density_mesh", "line_mode_kpoints", "mesh_kpoints"]
-
-
-def density_mesh(matrix: np.ndarray, spacing: float, periodic: tuple[bool, bool, bool]) -> list[int]:
-    """Subdivisions so that the k-point spacing is at most ``spacing`` Å⁻¹ (2π included).
-
-    Non-periodic directions (``periodic[i]`` false) get one subdivision.
-    """
-    recip = 2.0 * math.pi * np.linalg.inv(np.asarray(matrix, dtype=float)).T
-    lengths = np.linalg.norm(recip, axis=1)
-    return [max(1, math.ceil(float(b) / spacing - 1e-9)) if p else 1
-            for b, p in zip(lengths, periodic, strict=True)]
+__all__ = ["band_path", "line_mode_kpoints", "mesh_kpoints"]
 
 
 def mesh_kpoints(structure: Structure, geometry: str, protocol: Protocol, *, dos: bool = False) -> Kpoints:
@@ -62,11 +51,11 @@ def mesh_kpoints(structure: Structure, geometry: str, protocol: Protocol, *, dos
     periodic = (True, True, geometry == "bulk")
     if dos:
         spacing = float(protocol.decision("dos_kpoint_density").value)
-        return Kpoints.gamma_automatic(tuple(density_mesh(matrix, spacing, periodic)))
+        return Kpoints.gamma_automatic(tuple(kpoint_mesh(matrix, spacing, periodic)))
     if geometry == "slab":
         return Kpoints.monkhorst_automatic(protocol.surface_kpoints)
     spacing = float(protocol.decision("bulk_kpoint_density").value)
-    return Kpoints.gamma_automatic(tuple(density_mesh(matrix, spacing, periodic)))
+    return Kpoints.gamma_automatic(tuple(kpoint_mesh(matrix, spacing, periodic)))
 
 
 def band_path(structure: Structure, *, in_plane: bool) -> list[tuple[str, np.ndarray, str, np.ndarray]]:

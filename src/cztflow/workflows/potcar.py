@@ -36,9 +36,10 @@ PSEUDO_H_POTCARS = {
 }
 
 
-def _key(structure: Structure, i: int) -> tuple[str, float]:
-    charges = structure.site_properties.get("pseudo_charge")
-    return structure[i].specie.symbol, float(charges[i]) if charges else 0.0
+def _keys(structure: Structure) -> list[tuple[str, float]]:
+    """(element, pseudo charge) of every site."""
+    charges = structure.site_properties.get("pseudo_charge") or [0.0] * len(structure)
+    return [(site.specie.symbol, float(q or 0.0)) for site, q in zip(structure, charges, strict=True)]
 
 
 def vasp_order(structure: Structure) -> Structure:
@@ -47,10 +48,11 @@ def vasp_order(structure: Structure) -> Structure:
     The sort is stable, so the order of atoms within a group is kept.  Site properties
     travel with their sites.
     """
+    keys = _keys(structure)
     first: dict[tuple[str, float], int] = {}
-    for i in range(len(structure)):
-        first.setdefault(_key(structure, i), len(first))
-    order = sorted(range(len(structure)), key=lambda i: first[_key(structure, i)])
+    for key in keys:
+        first.setdefault(key, len(first))
+    order = sorted(range(len(structure)), key=lambda i: first[keys[i]])
     out = Structure.from_sites([structure[i] for i in order])
     out.properties = dict(structure.properties)
     return out
@@ -59,8 +61,7 @@ def vasp_order(structure: Structure) -> Structure:
 def species_groups(structure: Structure) -> list[tuple[str, float, int]]:
     """Consecutive (element, pseudo charge, count) groups, as a POSCAR species line has them."""
     groups: list[tuple[str, float, int]] = []
-    for i in range(len(structure)):
-        element, charge = _key(structure, i)
+    for element, charge in _keys(structure):
         if groups and groups[-1][:2] == (element, charge):
             groups[-1] = (element, charge, groups[-1][2] + 1)
         else:

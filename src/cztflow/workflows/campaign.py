@@ -1,0 +1,277 @@
+"""A campaign: every calculation behind Fig. 1 as a graph of nodes with dependencies.
+
+A spec file (``workflows/fig1.yaml``) names systems of the study per calculation group;
+:func:`load_campaign` turns it into :class:`Node` objects, each holding the input set that
+writes its folder.  Dependencies say where a node's starting point comes from once its
+parents have run (``seed``): a static starts from its relaxation's CONTCAR, a band from
+the end points' relaxations, a charge-difference part from the relaxed whole.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pymatgen.core import Structure
+
+from cztflow.geometry import axis_gaps, cell_kind
+from cztflow.protocol import Protocol, default_protocol, load_protocol
+from cztflow.structures.adsorption import blocks_only
+from cztflow.structures.study import Built, iter_study, study
+from cztflow.workflows.inputsets import (
+    BandStructureSet,
+    BulkRelaxSet,
+    ChargeDensitySet,
+    DosSet,
+    ProtocolInputSet,
+    SlabRelaxSet,
+    StaticSet,
+    WorkFunctionSet,
+)
+from cztflow.workflows.lock import Deviation, parse_deviations
+from cztflow.workflows.neb_inputs import CINEBSet
+
+__all__ = ["KINDS", "Campaign", "Node", "load_campaign"]
+
+#: Node kinds, as ``campaign.json`` lists them.
+KINDS = ("relax", "static", "workfunction", "chgdiff", "bands", "dos", "neb")
+
+_GROUPS = ("relax", "static", "adsorption", "migration", "workfunction", "electronic", "chgdiff")
+_KEYS = {"name", "protocol", "deviations", "incar", *_GROUPS}
+
+
+@dataclass
+class Node:
+    """One calculation of a campaign.
+
+    Attributes
+    ----------
+    id
+        Unique id, also the folder relative to the campaign root (``relax/cote2-bulk``).
+    kind
+        One of :data:`KINDS`.
+    system
+        Study system (or adsorbate/hop name) the structure comes from.
+    deps
+        Ids of the nodes whose results this one needs.
+    input_set
+        Writes the folder.
+    seed
+        How a runner restarts this node from its parents' results.
+    extra
+        Kind-specific facts recorded in ``campaign.json`` (charge-difference roles).
+    """
+
+    id: str
+    kind: str
+    system: str
+    deps: list[str]
+    input_set: ProtocolInputSet
+    seed: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Campaign:
+    """A loaded campaign spec: its nodes in dependency order, protocol and deviations."""
+
+    name: str
+    spec_file: str
+    spec_hash: str
+    protocol: Protocol
+    deviations: tuple[Deviation, ...]
+    nodes: dict[str, Node]
+
+
+def _list(spec: Mapping[str, Any], key: str, source: str) -> list:
+    value = spec.get(key) or []
+    if not isinstance(value, list | dict):
+        raise ValueError(f"{source}: {key!r} must be a list of system names")
+    return list(value)
+
+
+def _incar_overrides(raw: Any, source: str) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+    out = []
+    for i, entry in enumerate(raw or []):
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("tags"), Mapping):
+            raise ValueError(f"{source}: incar[{i}] needs 'nodes' (glob patterns) and 'tags' (a mapping)")
+        nodes = entry.get("nodes", ["*"])
+        nodes = (nodes,) if isinstance(nodes, str) else tuple(nodes)
+        out.append((nodes, {str(k).upper(): v for k, v in entry["tags"].items()}))
+    return out
+
+
+class _Builder:
+    """Turns a parsed spec into nodes."""
+
+    def __init__(self, spec: Mapping[str, Any], source: str, protocol: Protocol,
+                 deviations: tuple[Deviation, ...], structures: dict[str, Built]) -> None:
+        self.spec, self.source, self.protocol = spec, source, protocol
+        self.deviations, self.structures = deviations, structures
+        self.overrides = _incar_overrides(spec.get("incar"), source)
+        self.nodes: dict[str, Node] = {}
+
+    def structure(self, name: str, group: str) -> Structure:
+        if name not in self.structures:
+            known = ", ".join(n for n, b in self.structures.items()
+                              if b.kind not in ("adsorbate", "neb-image"))
+            raise ValueError(f"{self.source}: {group}: unknown system {name!r}; the study has {known}")
+        return self.structures[name].structure
+
+    def settings(self, node_id: str) -> dict[str, Any]:
+        tags: dict[str, Any] = {}
+        for patterns, extra in self.overrides:
+            if any(fnmatch.fnmatchcase(node_id, p) for p in patterns):
+                tags.update(extra)
+        return {"protocol": self.protocol, "deviations": self.deviations, "node": node_id,
+                "user_incar_settings": tags}
+
+    def add(self, node_id: str, kind: str, system: str, cls: type[ProtocolInputSet],
+            deps: list[str] | None = None, seed: dict | None = None, extra: dict | None = None,
+            **kwargs: Any) -> Node:
+        if node_id in self.nodes:
+            raise ValueError(f"{self.source}: node {node_id} is listed twice")
+        for dep in deps or []:
+            if dep not in self.nodes:
+                raise ValueError(f"{self.source}: {node_id} needs {dep}, which the spec does not include")
+        node = Node(node_id, kind, system, list(deps or []), cls(**kwargs, **self.settings(node_id)),
+                    dict(seed or {}), dict(extra or {}))
+        self.nodes[node_id] = node
+        return node
+
+    def relax(self, name: str) -> None:
+        s = self.structure(name, "relax")
+        threshold = float(self.protocol.decision("geometry_detection").value["vacuum_gap"])
+        bulk = cell_kind(axis_gaps(s.lattice.matrix, s.frac_coords), threshold) == "bulk"
+        self.add(f"relax/{name}", "relax", name, BulkRelaxSet if bulk else SlabRelaxSet, structure=s)
+
+    def adsorption(self, substrate: str) -> None:
+        self.structure(substrate, "adsorption")
+        if f"relax/{substrate}" not in self.nodes:
+            raise ValueError(f"{self.source}: adsorption on {substrate} needs it under 'relax' (E_sub)")
+        found = [b for b in self.structures.values()
+                 if b.kind == "adsorbate" and b.args["substrate"] == substrate]
+        if not found:
+            raise ValueError(f"{self.source}: {substrate} has no adsorption sites in the study (study.yaml)")
+        for built in found:
+            self.add(f"relax/{built.name}", "relax", built.name, SlabRelaxSet, structure=built.structure,
+                     extra={"substrate": substrate, "site": built.args["site"]})
+
+    def migration(self, substrate: str) -> None:
+        hops = study().get("migration", {})
+        if substrate not in hops:
+            raise ValueError(f"{self.source}: migration: no K hop on {substrate} in the study (study.yaml)")
+        site = hops[substrate]["site"]
+        initial = f"relax/{substrate}-K-{site}"
+        if initial not in self.nodes:
+            raise ValueError(f"{self.source}: migration on {substrate} needs it under 'adsorption'")
+        images = [b.structure for b in self.structures.values()
+                  if b.kind == "neb-image" and b.args["substrate"] == substrate]
+        final = f"relax/{substrate}-K-{site}-hop"
+        self.add(final, "relax", substrate, SlabRelaxSet, structure=images[-1],
+                 extra={"substrate": substrate, "site": f"{site}'"})
+        self.add(f"neb/{substrate}", "neb", substrate, CINEBSet, deps=[initial, final], images=images,
+                 seed={"initial": initial, "final": final, "how": "CONTCARs of both ends, IDPP images, "
+                       "end-point OUTCARs copied into 00 and the last folder"},
+                 extra={"substrate": substrate, "site": site})
+
+    def after_relax(self, name: str, group: str, kind: str, cls: type[ProtocolInputSet]) -> Node:
+        self.structure(name, group)
+        parent = f"relax/{name}"
+        if parent not in self.nodes:
+            raise ValueError(f"{self.source}: {group} of {name} needs it under 'relax'")
+        return self.add(f"{kind}/{name}", kind, name, cls, deps=[parent],
+                        seed={"from": parent, "how": "CONTCAR"}, structure=self.structures[name].structure)
+
+    def electronic(self, name: str) -> None:
+        scf = self.after_relax(name, "electronic", "static", StaticSet)
+        for kind, cls in (("bands", BandStructureSet), ("dos", DosSet)):
+            self.add(f"{kind}/{name}", kind, name, cls, deps=[scf.id], structure=scf.input_set.structure,
+                     seed={"from": scf.id, "how": "POSCAR and CHGCAR (ICHARG = 11)"})
+
+    def chgdiff(self, whole: str, parts: list[str]) -> None:
+        self.structure(whole, "chgdiff")
+        parent = f"relax/{whole}"
+        if parent not in self.nodes:
+            raise ValueError(f"{self.source}: chgdiff of {whole} needs it under 'relax'")
+        if not isinstance(parts, list) or len(parts) < 2:
+            raise ValueError(f"{self.source}: chgdiff {whole}: give at least two blocks, e.g. [cote2, znte]")
+        s = self.structures[whole].structure
+        first = self.add(f"chgdiff/{whole}/whole", "chgdiff", whole, ChargeDensitySet, deps=[parent],
+                         seed={"from": parent, "how": "CONTCAR"}, structure=s,
+                         extra={"group": whole, "role": "whole", "parts": parts})
+        grid = first.input_set.pinned_grid()
+        dipol = first.input_set.incar.get("DIPOL")
+        for block in parts:
+            try:
+                part = blocks_only(s, [block])
+            except ValueError as exc:
+                raise ValueError(f"{self.source}: chgdiff {whole}: {exc}") from None
+            node = self.add(f"chgdiff/{whole}/{block}", "chgdiff", whole, ChargeDensitySet, deps=[parent],
+                            seed={"from": parent, "how": f"CONTCAR, block {block} only, same cell"},
+                            structure=part, fft_grid=grid, extra={"group": whole, "role": "part"})
+            if dipol is not None:  # one dipole plane for the whole triplet
+                node.input_set.user_incar_settings["DIPOL"] = dipol
+
+
+def load_campaign(path: str | Path) -> Campaign:
+    """Read a campaign spec and build its nodes (builds the study's structures, ~6 s).
+
+    Raises
+    ------
+    ValueError
+        Naming the file and the entry: unknown keys or systems, a node whose parent is not
+        in the spec, a bad deviation or ``incar`` entry.
+    """
+    import hashlib
+
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    try:
+        spec = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(spec, Mapping):
+        raise ValueError(f"{path}: expected a mapping at top level")
+    unknown = sorted(set(spec) - _KEYS)
+    if unknown:
+        raise ValueError(f"{path}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(_KEYS))}")
+    source = str(path)
+    proto_ref = spec.get("protocol", "default")
+    if proto_ref in (None, "default"):
+        protocol = default_protocol()
+    else:
+        protocol = load_protocol(path.parent / proto_ref)
+    deviations = parse_deviations(spec.get("deviations"), source)
+    structures = {b.name: b for b in iter_study()}
+    b = _Builder(spec, source, protocol, deviations, structures)
+    for name in _list(spec, "relax", source):
+        b.relax(name)
+    for name in _list(spec, "static", source):
+        b.add(f"static/{name}", "static", name, StaticSet, structure=b.structure(name, "static"))
+    for name in _list(spec, "adsorption", source):
+        b.adsorption(name)
+    for name in _list(spec, "migration", source):
+        b.migration(name)
+    for name in _list(spec, "workfunction", source):
+        b.after_relax(name, "workfunction", "workfunction", WorkFunctionSet)
+    for name in _list(spec, "electronic", source):
+        b.electronic(name)
+    chgdiff = spec.get("chgdiff") or {}
+    if not isinstance(chgdiff, Mapping):
+        raise ValueError(f"{source}: 'chgdiff' must map a system to its blocks, "
+                         "e.g. cote2-znte: [cote2, znte]")
+    for whole, parts in chgdiff.items():
+        b.chgdiff(whole, parts)
+    return Campaign(
+        name=str(spec.get("name") or path.stem),
+        spec_file=source,
+        spec_hash=hashlib.sha256(text.encode()).hexdigest(),
+        protocol=protocol,
+        deviations=deviations,
+        nodes=b.nodes,
+    )
