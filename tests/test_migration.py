@@ -58,3 +58,32 @@ def test_bad_paths(slab):
         neb_path(initial, shorter)
     with pytest.raises(ValueError, match=r"below 1\.0 Å"):
         migration_endpoints(slab, sites[0], sites[0])
+
+
+def test_a_site_on_a_rotation_axis_has_no_hop_to_its_own_image():
+    # hollow-1 of the 3x3/sqrt7 heterostructure sits on the 3-fold axis: its only
+    # equivalent sites are its periodic images, and a "hop" there would move nothing
+    from cztflow.structures.migration import equivalent_neighbor
+    from cztflow.structures.study import build_system
+
+    slab = build_system("cote2-znte-3x3").structure
+    sites = {s.name: s for s in k_sites(slab)}
+    with pytest.raises(ValueError, match="other than its own periodic images"):
+        equivalent_neighbor(slab, sites["hollow-1"])
+    hop = equivalent_neighbor(slab, sites["hollow-3"])
+    assert np.linalg.norm(np.subtract(hop.xy, sites["hollow-3"].xy)) == pytest.approx(4.313, abs=1e-3)
+
+
+@pytest.mark.slow
+def test_every_study_hop_moves_k_by_more_than_an_angstrom():
+    from cztflow.structures.study import iter_study
+
+    ends: dict[str, list] = {}
+    for b in iter_study():
+        if b.kind == "neb-image" and b.args["image"] in (0, 6):
+            ends.setdefault(b.args["substrate"], []).append(b.structure)
+    assert len(ends) == 3
+    for name, (first, last) in ends.items():
+        delta = last.frac_coords[-1] - first.frac_coords[-1]
+        delta -= np.round(delta)
+        assert np.linalg.norm(first.lattice.get_cartesian_coords(delta)) > 1.0, name

@@ -218,6 +218,72 @@ def protocol(
         typer.echo(f"  {d.name:22s} {_plain(d.value)!s}")
 
 
+campaign_app = typer.Typer(help="Write a campaign's VASP input folders from a spec.", no_args_is_help=True)
+app.add_typer(campaign_app, name="campaign")
+
+
+@campaign_app.command("write")
+def campaign_write(
+    spec: Annotated[Path, typer.Argument(help="Campaign spec, e.g. workflows/fig1.yaml.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Campaign folder.")] = Path("campaign"),
+    potcar_spec: Annotated[
+        bool | None,
+        typer.Option("--potcar-spec/--potcar", help="Force POTCAR.spec or real POTCARs "
+                     "(default: POTCAR when PMG_VASP_PSP_DIR is set)."),
+    ] = None,
+) -> None:
+    """Write one input folder per node and campaign.json; unchanged folders stay untouched."""
+    from rich.progress import Progress
+
+    from cztflow.workflows.campaign import load_campaign
+    from cztflow.workflows.lock import ProtocolLockError
+    from cztflow.workflows.writer import write_campaign
+
+    if not spec.is_file():
+        _fail(f"{spec}: no such spec file")
+    try:
+        with Progress(transient=True) as progress:
+            task = progress.add_task("building structures", total=None)
+            campaign = load_campaign(spec)
+            progress.update(task, total=len(campaign.nodes), description="writing")
+            report = write_campaign(campaign, output, potcar_spec=potcar_spec,
+                                    progress=lambda n: progress.update(task, advance=1, description=n.id))
+    except (ValueError, ProtocolLockError, OSError) as exc:
+        _fail(str(exc))
+    typer.echo(f"{len(campaign.nodes)} nodes in {output}: {len(report.new)} new, "
+               f"{len(report.unchanged)} unchanged, {len(report.updated)} updated, "
+               f"{len(report.kept)} kept (outputs present)")
+    for node, files in report.updated.items():
+        typer.echo(f"  updated {node}: {', '.join(files)}")
+    for node, files in report.kept.items():
+        typer.echo(f"  kept {node}: has outputs; not rewritten although {', '.join(files)} changed")
+    if report.stale:
+        typer.echo(f"  {len(report.stale)} node(s) of the previous campaign.json are no longer in the spec "
+                   f"(folders left in place): {', '.join(report.stale[:5])}")
+
+
+@app.command()
+def validate(
+    path: Annotated[Path, typer.Argument(help="Campaign folder, tree of VASP input folders, or one folder.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Dry-run check of VASP inputs against the protocol; exit 0 when clean, 1 otherwise."""
+    from cztflow.workflows.validate import validate as run_validation
+
+    try:
+        findings = run_validation(path)
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps({"path": str(path), "findings": [f.as_dict() for f in findings]}, indent=1,
+                              ensure_ascii=False))
+    else:
+        for f in findings:
+            typer.echo(f.line())
+        typer.echo(f"{len(findings)} problem(s) in {path}" if findings else f"{path}: clean")
+    raise typer.Exit(code=1 if findings else 0)
+
+
 def _plain(obj: Any) -> Any:
     """Mapping proxies and tuples of a frozen protocol as plain JSON types."""
     if hasattr(obj, "items"):

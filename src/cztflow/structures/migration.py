@@ -42,6 +42,12 @@ def equivalent_neighbor(
     AdsorptionSite
         Named ``"<site.name>'"``, with x, y possibly outside the cell: it is the periodic
         image closest to ``site``, so a straight hop joins the two.
+
+    Raises
+    ------
+    ValueError
+        If the only equivalent sites are ``site``'s own periodic images (a hop by a whole
+        cell vector moves nothing): pass the end site explicitly.
     """
     lattice = slab.lattice
     start = np.array([*site.xy, 0.0])
@@ -51,6 +57,8 @@ def equivalent_neighbor(
         image = op.operate(frac)
         delta = image - frac
         delta[:2] -= np.round(delta[:2])
+        if np.linalg.norm(lattice.get_cartesian_coords([delta[0], delta[1], 0.0])) < 0.1:
+            continue  # the site itself, or its image by a whole cell vector
         for shift in np.ndindex(3, 3):
             d = delta.copy()
             d[:2] += np.array(shift) - 1
@@ -59,7 +67,10 @@ def equivalent_neighbor(
             if dist > 0.1 and (best is None or dist < best[0]):
                 best = (dist, cart)
     if best is None:
-        raise ValueError(f"{site.name} has no symmetry-equivalent neighbour in this cell")
+        raise ValueError(
+            f"{site.name} has no symmetry-equivalent neighbour in this cell other than its own "
+            "periodic images; name the end site"
+        )
     xy = start[:2] + best[1][:2]
     return AdsorptionSite(site.name + "'", site.kind, (float(xy[0]), float(xy[1])), site.above)
 
