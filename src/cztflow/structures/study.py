@@ -30,9 +30,11 @@ from cztflow.structures.slabs import cote2_001_slab, znte_110_slab, znte_111_sla
 __all__ = [
     "BUILDERS",
     "Built",
+    "adsorbates",
     "build_all",
     "build_system",
     "builder_parameters",
+    "migration_path",
     "stale_files",
     "study",
 ]
@@ -123,7 +125,8 @@ def build_system(name: str, overrides: dict[str, Any] | None = None) -> Built:
     return Built(name, kind, builder, args, func(**args))
 
 
-def _adsorbates(substrate: Built, options: dict[str, Any]) -> Iterator[Built]:
+def adsorbates(substrate: Built, options: dict[str, Any]) -> Iterator[Built]:
+    """K on every distinct site of ``substrate`` (options as in study.yaml's ``adsorption``)."""
     slab = substrate.structure
     symmetric = blocks_only(slab, options["sites_from"]) if "sites_from" in options else slab
     for site in k_sites(symmetric):
@@ -139,7 +142,8 @@ def _adsorbates(substrate: Built, options: dict[str, Any]) -> Iterator[Built]:
             )
 
 
-def _neb(substrate: Built, options: dict[str, Any]) -> Iterator[Built]:
+def migration_path(substrate: Built, options: dict[str, Any]) -> Iterator[Built]:
+    """The NEB images of one K hop on ``substrate`` (options as in study.yaml's ``migration``)."""
     slab = substrate.structure
     sites = {s.name: s for s in k_sites(slab)}
     if options["site"] not in sites:
@@ -158,9 +162,9 @@ def iter_study() -> Iterator[Built]:
         built[name] = build_system(name)
         yield built[name]
     for name, options in spec.get("adsorption", {}).items():
-        yield from _adsorbates(built[name], options or {})
+        yield from adsorbates(built[name], options or {})
     for name, options in spec.get("migration", {}).items():
-        yield from _neb(built[name], options)
+        yield from migration_path(built[name], options)
 
 
 def stale_files(outdir: str | Path, entries: list[dict]) -> list[str]:

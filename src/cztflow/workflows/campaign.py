@@ -21,7 +21,7 @@ from pymatgen.core import Structure
 from cztflow.geometry import axis_gaps, cell_kind
 from cztflow.protocol import Protocol, default_protocol, load_protocol
 from cztflow.structures.adsorption import blocks_only
-from cztflow.structures.study import Built, iter_study, study
+from cztflow.structures.study import Built, adsorbates, build_system, migration_path, study
 from cztflow.workflows.inputsets import (
     BandStructureSet,
     BulkRelaxSet,
@@ -109,17 +109,21 @@ class _Builder:
     """Turns a parsed spec into nodes."""
 
     def __init__(self, spec: Mapping[str, Any], source: str, protocol: Protocol,
-                 deviations: tuple[Deviation, ...], structures: dict[str, Built]) -> None:
+                 deviations: tuple[Deviation, ...]) -> None:
         self.spec, self.source, self.protocol = spec, source, protocol
-        self.deviations, self.structures = deviations, structures
+        self.deviations = deviations
+        self.structures: dict[str, Built] = {}
         self.overrides = _incar_overrides(spec.get("incar"), source)
         self.nodes: dict[str, Node] = {}
 
     def structure(self, name: str, group: str) -> Structure:
+        """Build study system ``name`` once (only systems the spec names are built)."""
         if name not in self.structures:
-            known = ", ".join(n for n, b in self.structures.items()
-                              if b.kind not in ("adsorbate", "neb-image"))
-            raise ValueError(f"{self.source}: {group}: unknown system {name!r}; the study has {known}")
+            systems = study()["systems"]
+            if name not in systems:
+                known = ", ".join(systems)
+                raise ValueError(f"{self.source}: {group}: unknown system {name!r}; the study has {known}")
+            self.structures[name] = build_system(name)
         return self.structures[name].structure
 
     def settings(self, node_id: str) -> dict[str, Any]:
@@ -153,10 +157,10 @@ class _Builder:
         self.structure(substrate, "adsorption")
         if f"relax/{substrate}" not in self.nodes:
             raise ValueError(f"{self.source}: adsorption on {substrate} needs it under 'relax' (E_sub)")
-        found = [b for b in self.structures.values()
-                 if b.kind == "adsorbate" and b.args["substrate"] == substrate]
-        if not found:
+        options = study().get("adsorption", {})
+        if substrate not in options:
             raise ValueError(f"{self.source}: {substrate} has no adsorption sites in the study (study.yaml)")
+        found = list(adsorbates(self.structures[substrate], options[substrate] or {}))
         for built in found:
             self.add(f"relax/{built.name}", "relax", built.name, SlabRelaxSet, structure=built.structure,
                      extra={"substrate": substrate, "site": built.args["site"]})
@@ -169,8 +173,7 @@ class _Builder:
         initial = f"relax/{substrate}-K-{site}"
         if initial not in self.nodes:
             raise ValueError(f"{self.source}: migration on {substrate} needs it under 'adsorption'")
-        images = [b.structure for b in self.structures.values()
-                  if b.kind == "neb-image" and b.args["substrate"] == substrate]
+        images = [b.structure for b in migration_path(self.structures[substrate], hops[substrate])]
         final = f"relax/{substrate}-K-{site}-hop"
         self.add(final, "relax", substrate, SlabRelaxSet, structure=images[-1],
                  extra={"substrate": substrate, "site": f"{site}'"})
@@ -219,7 +222,7 @@ class _Builder:
 
 
 def load_campaign(path: str | Path) -> Campaign:
-    """Read a campaign spec and build its nodes (builds the study's structures, ~6 s).
+    """Read a campaign spec and build its nodes (and the structures it names).
 
     Raises
     ------
@@ -247,8 +250,7 @@ def load_campaign(path: str | Path) -> Campaign:
     else:
         protocol = load_protocol(path.parent / proto_ref)
     deviations = parse_deviations(spec.get("deviations"), source)
-    structures = {b.name: b for b in iter_study()}
-    b = _Builder(spec, source, protocol, deviations, structures)
+    b = _Builder(spec, source, protocol, deviations)
     for name in _list(spec, "relax", source):
         b.relax(name)
     for name in _list(spec, "static", source):
