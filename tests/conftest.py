@@ -25,3 +25,14 @@ def vasp_outputs() -> Path:
     if not path.is_dir():
         pytest.skip(f"{path} is absent")
     return path
+
+
+@pytest.fixture(scope="session")
+def fig1_campaign(tmp_path_factory) -> Path:
+    """The Fig. 1 campaign written once per test session (read-only: copy before editing)."""
+    from cztflow.workflows.campaign import load_campaign
+    from cztflow.workflows.writer import write_campaign
+
+    out = tmp_path_factory.mktemp("fig1") / "campaign"
+    write_campaign(load_campaign(REPO / "workflows" / "fig1.yaml"), out, potcar_spec=True)
+    return out

@@ -1,0 +1,135 @@
+"""The campaign graph, campaign.json, and idempotent, output-safe writing."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+
+import pytest
+
+from conftest import REPO
+from cztflow.protocol import default_protocol
+from cztflow.workflows.campaign import KINDS, load_campaign
+from cztflow.workflows.lock import ProtocolLockError
+from cztflow.workflows.writer import write_campaign
+
+SMALL = """
+name: small
+relax: [cote2-bulk, cote2-001, znte-111]
+workfunction: [cote2-001]
+electronic: [cote2-bulk]
+"""
+
+
+def _spec(tmp_path, text, name="spec.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_fig1_campaign_graph(fig1_campaign):
+    doc = json.loads((fig1_campaign / "campaign.json").read_text())
+    nodes = {n["id"]: n for n in doc["nodes"]}
+    assert len(nodes) == 71
+    assert Counter(n["kind"] for n in nodes.values()) == {
+        "relax": 52, "static": 4, "neb": 3, "workfunction": 3, "bands": 3, "dos": 3, "chgdiff": 3}
+    assert {n["kind"] for n in nodes.values()} <= set(KINDS)
+    for n in nodes.values():
+        assert {"id", "kind", "system", "folder", "deps", "protocol_hash", "structure_hash"} <= set(n)
+        assert n["protocol_hash"] == default_protocol().hash
+        assert all(d in nodes for d in n["deps"])
+        assert (fig1_campaign / n["folder"] / "INCAR").is_file()
+    assert nodes["relax/cote2-bulk"]["calc"] == "relax-bulk"
+    assert nodes["relax/cote2-001-4x4"]["calc"] == "relax"
+    assert nodes["neb/cote2-001-4x4"]["deps"] == ["relax/cote2-001-4x4-K-hollow-1",
+                                                  "relax/cote2-001-4x4-K-hollow-1-hop"]
+    assert nodes["neb/cote2-znte-3x3"]["site"] == "hollow-3"
+    assert nodes["bands/cote2-bulk"]["deps"] == ["static/cote2-bulk"]
+    assert nodes["static/cote2-bulk"]["deps"] == ["relax/cote2-bulk"]
+    assert nodes["chgdiff/cote2-znte/znte"]["role"] == "part"
+    # the adsorption nodes cover every site of the study: 4 + 4 + (12 + 4 intercalated) + 8
+    ads = [i for i, n in nodes.items() if n["kind"] == "relax" and "site" in n and not i.endswith("-hop")]
+    assert len(ads) == 36 and sum("-Kint-" in i for i in ads) == 4
+    # NEB folders in the VTST layout
+    assert sorted(p.name for p in (fig1_campaign / "neb" / "znte-111-3x3").iterdir() if p.is_dir()) == [
+        f"{i:02d}" for i in range(7)]
+    assert doc["protocol"]["hash"] == default_protocol().hash and doc["deviations"] == []
+
+
+def test_triplet_shares_the_fft_grid_and_dipole_plane(fig1_campaign):
+    def tags(folder):
+        return dict(line.split(" = ") for line in (fig1_campaign / folder / "INCAR").read_text().splitlines()
+                    if " = " in line and not line.startswith("#"))
+
+    whole, cote2, znte = (tags(f"chgdiff/cote2-znte/{r}") for r in ("whole", "cote2", "znte"))
+    for tag in ("NGX", "NGY", "NGZ", "NGXF", "NGYF", "NGZF", "DIPOL"):
+        assert whole[tag] == cote2[tag] == znte[tag], tag
+    assert (whole["NGXF"], whole["NGZF"]) == ("108", "672")
+
+
+def test_writing_again_is_idempotent_and_never_overwrites_outputs(tmp_path, fig1_campaign):
+    out = tmp_path / "c"
+    shutil.copytree(fig1_campaign, out)
+    spec = REPO / "workflows" / "fig1.yaml"
+    stamp = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    report = write_campaign(load_campaign(spec), out, potcar_spec=True)
+    assert len(report.unchanged) == 71 and not (report.new or report.updated or report.kept)
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == stamp
+
+    # a finished node keeps its inputs and outputs when the spec changes
+    (out / "relax/cote2-bulk/OUTCAR").write_text("finished\n")
+    before = (out / "relax/cote2-bulk/INCAR").read_text()
+    changed = spec.read_text().replace("incar: []", 'incar:\n  - {nodes: ["relax/*"], tags: {NCORE: 4}}')
+    report = write_campaign(load_campaign(_spec(tmp_path, changed, "fig1.yaml")), out, potcar_spec=True)
+    assert report.kept == {"relax/cote2-bulk": ["INCAR"]}
+    assert (out / "relax/cote2-bulk/INCAR").read_text() == before
+    assert (out / "relax/cote2-bulk/OUTCAR").read_text() == "finished\n"
+    assert len(report.updated) == 51 and all(f == ["INCAR"] for f in report.updated.values())
+    assert "NCORE = 4" in (out / "relax/znte-111-3x3/INCAR").read_text()
+    doc = json.loads((out / "campaign.json").read_text())
+    assert next(n for n in doc["nodes"] if n["id"] == "relax/cote2-bulk")["pending_changes"] == ["INCAR"]
+
+
+def test_dropped_nodes_are_reported_not_deleted(tmp_path):
+    out = tmp_path / "c"
+    write_campaign(load_campaign(_spec(tmp_path, SMALL)), out, potcar_spec=True)
+    smaller = SMALL.replace("electronic: [cote2-bulk]", "")
+    report = write_campaign(load_campaign(_spec(tmp_path, smaller, "b.yaml")), out, potcar_spec=True)
+    assert report.stale == ["bands/cote2-bulk", "dos/cote2-bulk", "static/cote2-bulk"]
+    assert (out / "bands/cote2-bulk/INCAR").is_file()
+
+
+def test_deviation_is_stamped_in_incar_and_campaign(tmp_path):
+    text = SMALL + (
+        'deviations:\n  - {tag: ENCUT, value: 520, reason: "cutoff convergence", nodes: ["relax/*"]}\n'
+    )
+    out = tmp_path / "c"
+    write_campaign(load_campaign(_spec(tmp_path, text)), out, potcar_spec=True)
+    incar = (out / "relax/cote2-001/INCAR").read_text()
+    assert "# deviation: ENCUT = 520 (cutoff convergence)" in incar and "ENCUT = 520" in incar
+    assert "ENCUT = 450.0" in (out / "workfunction/cote2-001/INCAR").read_text()
+    doc = json.loads((out / "campaign.json").read_text())
+    assert doc["deviations"][0]["tag"] == "ENCUT"
+    nodes = {n["id"]: n for n in doc["nodes"]}
+    assert nodes["relax/cote2-001"]["deviations"][0]["value"] == 520
+    assert nodes["workfunction/cote2-001"]["deviations"] == []
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("relax: [cote2-bulkk]", "relax: unknown system 'cote2-bulkk'"),
+    ("relax: [cote2-bulk]\nworkfunction: [cote2-001]", "workfunction of cote2-001 needs it under 'relax'"),
+    ("relax: [cote2-001]\nadsorption: [cote2-001]", "cote2-001 has no adsorption sites"),
+    ("relaxx: [cote2-bulk]", "unknown key(s) relaxx"),
+    ("relax: [cote2-bulk]\ndeviations: [{tag: ENCUT, value: 520}]", "needs a reason"),
+    ("relax: [cote2-bulk]\nincar: [{nodes: ['*'], tags: {ENCUT: 500}}]", "ENCUT is locked by the protocol"),
+    ("relax: [cote2-znte]\nchgdiff: {cote2-znte: [cote2, mxene]}", "no atoms of block mxene"),
+    ("relax: [cote2-bulk, cote2-bulk]", "relax/cote2-bulk is listed twice"),
+])
+def test_bad_specs_name_the_file_and_the_entry(tmp_path, text, message):
+    path = _spec(tmp_path, text)
+    with pytest.raises((ValueError, ProtocolLockError)) as err:
+        campaign = load_campaign(path)
+        write_campaign(campaign, tmp_path / "out", potcar_spec=True)
+    assert message in str(err.value)
+    assert "spec.yaml" in str(err.value) or "relax/cote2-bulk" in str(err.value)
