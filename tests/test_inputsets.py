@@ -144,3 +144,28 @@ def test_neb_carries_end_point_outcars(tmp_path):
     (tmp_path / "b" / "OUTCAR").unlink()
     with pytest.raises(FileNotFoundError, match=r"b/OUTCAR: missing"):
         CINEBSet.from_relaxed(tmp_path / "a", tmp_path / "b")
+
+
+def test_real_potcar_replaces_only_the_spec(tmp_path, monkeypatch):
+    # No licensed POTCAR library exists here, so pymatgen's Potcar is replaced by a stand-in
+    # that records the symbols it was asked for; everything else is the real writer.
+    import cztflow.workflows.inputsets as mod
+
+    class FakePotcar:
+        def __init__(self, symbols):
+            self.symbols = symbols
+
+        def __str__(self):
+            return "".join(f"PAW_PBE {s}\n" for s in self.symbols)
+
+    fake = property(lambda self: FakePotcar(self.potcar_symbols))
+    monkeypatch.setattr(mod.ProtocolInputSet, "potcar", fake)
+    iset = SlabRelaxSet(build_system("znte-111").structure, node="relax/znte-111")
+    spec = iset.files(potcar_spec=True)
+    monkeypatch.setenv("PMG_VASP_PSP_DIR", str(tmp_path))
+    real = iset.files()
+    assert "POTCAR.spec" not in real and real["POTCAR"] == "PAW_PBE H1.5\nPAW_PBE Zn\nPAW_PBE Te\n"
+    others = {k: v for k, v in spec.items() if k != "POTCAR.spec"}
+    assert {k: v for k, v in real.items() if k != "POTCAR"} == others
+    iset.write_input(str(tmp_path / "run"))
+    assert (tmp_path / "run" / "POTCAR").is_file() and not (tmp_path / "run" / "POTCAR.spec").exists()
