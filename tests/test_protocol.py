@@ -56,7 +56,7 @@ def test_decisions_record_what_the_paper_leaves_open():
     assert p.decision("pseudo_hydrogen").value["Te"] == 0.5
     assert p.decision("potcars").value["K"] == "K_sv"
     assert set(p.decision("adsorbate_reference").value.split()) <= {"bcc", "atom"}
-    with pytest.raises(KeyError, match="records no decision 'nope'"):
+    with pytest.raises(KeyError, match="has no decision 'nope'"):
         p.decision("nope")
 
 
@@ -116,7 +116,7 @@ def test_calculation_kinds_carry_their_tags():
     assert p.calculation("relax").vasp["ISIF"] == 2
     assert p.calculation("workfunction").vasp["LVHAR"] is True
     assert p.calculation("bands").vasp["ICHARG"] == 11
-    with pytest.raises(KeyError, match="defines no calculation 'md'"):
+    with pytest.raises(KeyError, match="has no calculation 'md'"):
         p.calculation("md")
 
 

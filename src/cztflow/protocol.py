@@ -195,6 +195,13 @@ class Protocol:
         """First 12 hex digits of :attr:`hash`, for file headers."""
         return self.hash[:12]
 
+    def _entry(self, table: Mapping[str, Any], name: str, what: str) -> Any:
+        try:
+            return table[name]
+        except KeyError:
+            known = ", ".join(sorted(table))
+            raise KeyError(f"protocol {self.name!r} has no {what} {name!r}; known: {known}") from None
+
     def decision(self, name: str) -> Decision:
         """Return the recorded decision ``name``.
 
@@ -203,11 +210,7 @@ class Protocol:
         KeyError
             If the protocol records no such decision; the message lists those it has.
         """
-        try:
-            return self.decisions[name]
-        except KeyError:
-            known = ", ".join(sorted(self.decisions))
-            raise KeyError(f"protocol {self.name!r} records no decision {name!r}; known: {known}") from None
+        return self._entry(self.decisions, name, "decision")
 
     def calculation(self, kind: str) -> Calculation:
         """Return the INCAR tags of calculation kind ``kind``.
@@ -217,13 +220,7 @@ class Protocol:
         KeyError
             If the protocol defines no such kind; the message lists those it has.
         """
-        try:
-            return self.calculations[kind]
-        except KeyError:
-            known = ", ".join(sorted(self.calculations))
-            raise KeyError(
-                f"protocol {self.name!r} defines no calculation {kind!r}; known: {known}"
-            ) from None
+        return self._entry(self.calculations, kind, "calculation")
 
     def locked_vasp_tags(self, kind: str | None = None) -> dict[str, Any]:
         """INCAR tags under the protocol lock: the stated settings' and locked decisions'.

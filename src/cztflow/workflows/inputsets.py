@@ -89,6 +89,8 @@ class ProtocolInputSet(VaspInputSet):
     """
 
     calc: ClassVar[str] = "static"
+    #: (geometry this set accepts, why), or None for any geometry.
+    requires: ClassVar[tuple[str, str] | None] = None
     CONFIG: ClassVar[dict] = _CONFIG
     protocol: Protocol | None = None
     deviations: Sequence[Deviation] = ()
@@ -98,6 +100,11 @@ class ProtocolInputSet(VaspInputSet):
     def __post_init__(self) -> None:
         self.protocol = self.protocol or default_protocol()
         super().__post_init__()
+        if self.requires and self.structure is not None and self.geometry != self.requires[0]:
+            raise ValueError(
+                f"{type(self).__name__}: {self.structure.reduced_formula} is a {self.geometry} cell; "
+                f"{self.requires[1]}"
+            )
 
     # ---- geometry --------------------------------------------------------------------------
     @property
@@ -285,13 +292,7 @@ class BulkRelaxSet(ProtocolInputSet):
 
     calc: ClassVar[str] = "relax-bulk"
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.structure is not None and self.geometry != "bulk":
-            raise ValueError(
-                f"BulkRelaxSet: {self.structure.reduced_formula} is a {self.geometry} cell; "
-                "ISIF = 3 would close its vacuum; use SlabRelaxSet"
-            )
+    requires: ClassVar[tuple[str, str] | None] = ("bulk", "ISIF = 3 would close its vacuum; use SlabRelaxSet")
 
 
 @dataclass
@@ -314,13 +315,8 @@ class WorkFunctionSet(ProtocolInputSet):
 
     calc: ClassVar[str] = "workfunction"
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.structure is not None and self.geometry != "slab":
-            raise ValueError(
-                f"WorkFunctionSet: {self.structure.reduced_formula} is a {self.geometry} cell; "
-                "a work function needs a slab with vacuum along the third vector"
-            )
+    requires: ClassVar[tuple[str, str] | None] = (
+        "slab", "a work function needs a slab with vacuum along the third vector")
 
 
 @dataclass
