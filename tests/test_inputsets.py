@@ -147,19 +147,14 @@ def test_neb_carries_end_point_outcars(tmp_path):
 
 
 def test_real_potcar_replaces_only_the_spec(tmp_path, monkeypatch):
-    # No licensed POTCAR library exists here, so pymatgen's Potcar is replaced by a stand-in
-    # that records the symbols it was asked for; everything else is the real writer.
-    import cztflow.workflows.inputsets as mod
+    # No licensed POTCAR library exists here, so the reading of pymatgen's Potcar is replaced
+    # by a stand-in that records the symbols it was asked for; everything else is real.
+    import cztflow.workflows.potcar as mod
 
-    class FakePotcar:
-        def __init__(self, symbols):
-            self.symbols = symbols
+    def stand_in(symbols, functional):
+        return "".join(f"PAW_PBE {s}\n" for s in symbols)
 
-        def __str__(self):
-            return "".join(f"PAW_PBE {s}\n" for s in self.symbols)
-
-    fake = property(lambda self: FakePotcar(self.potcar_symbols))
-    monkeypatch.setattr(mod.ProtocolInputSet, "potcar", fake)
+    monkeypatch.setattr(mod, "potcar_text", stand_in)
     iset = SlabRelaxSet(build_system("znte-111").structure, node="relax/znte-111")
     spec = iset.files(potcar_spec=True)
     monkeypatch.setenv("PMG_VASP_PSP_DIR", str(tmp_path))

@@ -16,7 +16,15 @@ import numpy as np
 from cztflow import geometry
 from cztflow.protocol import Protocol
 from cztflow.workflows.lock import KPOINTS_TAG, Deviation, deviation_for, lock_violations, same_value
-from cztflow.workflows.vaspfiles import IncarFile, KpointsFile, PoscarFile, read_kpoints, read_poscar
+from cztflow.workflows.vaspfiles import (
+    IncarFile,
+    KpointsFile,
+    PoscarFile,
+    read_incar,
+    read_kpoints,
+    read_poscar,
+    read_potcar_symbols,
+)
 
 __all__ = ["FolderInputs", "Problem", "check_folder", "infer_calc", "load_folder"]
 
@@ -76,8 +84,6 @@ def _show(value: Any) -> str:
 
 def load_folder(folder: Path) -> FolderInputs:
     """Read INCAR, KPOINTS, POSCAR(s) and POTCAR symbols; unreadable files become problems."""
-    from cztflow.workflows.vaspfiles import read_incar, read_potcar_symbols
-
     out = FolderInputs(folder, None, None)
     if (folder / "INCAR").is_file():
         out.incar = read_incar(folder / "INCAR")

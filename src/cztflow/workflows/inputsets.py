@@ -14,7 +14,6 @@ sort, so a pseudo-H cap keeps its own species group and POTCAR.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ from cztflow import geometry
 from cztflow.protocol import Protocol, default_protocol
 from cztflow.workflows.kpoints import line_mode_kpoints, mesh_kpoints
 from cztflow.workflows.lock import KPOINTS_TAG, Deviation, ProtocolLockError, deviation_for, same_value
-from cztflow.workflows.potcar import potcar_symbols, vasp_order
+from cztflow.workflows.potcar import potcar_file, potcar_symbols, vasp_order
 
 __all__ = [
     "INPUT_SETS",
@@ -40,7 +39,6 @@ __all__ = [
     "StampedIncar",
     "StaticSet",
     "WorkFunctionSet",
-    "incar_text",
 ]
 
 _CONFIG = {"INCAR": {}, "KPOINTS": {}, "POTCAR": {}, "POTCAR_FUNCTIONAL": "PBE_54"}
@@ -58,11 +56,6 @@ class StampedIncar(Incar):
 
     def __str__(self) -> str:
         return self.get_str()
-
-
-def incar_text(incar: Incar) -> str:
-    """The text written to ``INCAR``: sorted tags, header first for a :class:`StampedIncar`."""
-    return incar.get_str(sort_keys=True)
 
 
 @dataclass
@@ -250,18 +243,13 @@ class ProtocolInputSet(VaspInputSet):
             ``POTCAR`` (needs ``PMG_VASP_PSP_DIR``); ``None`` chooses by whether
             ``PMG_VASP_PSP_DIR`` is set.  All other files are identical either way.
         """
-        if potcar_spec is None:
-            potcar_spec = not os.environ.get("PMG_VASP_PSP_DIR")
-        out = {
-            "INCAR": incar_text(self.incar),
+        name, text = potcar_file(self.potcar_symbols, potcar_spec, self.user_potcar_functional)
+        return {
+            "INCAR": self.incar.get_str(sort_keys=True),
             "KPOINTS": str(self.kpoints),
             "POSCAR": self.poscar.get_str(significant_figures=10),
+            name: text,
         }
-        if potcar_spec:
-            out["POTCAR.spec"] = "".join(f"{s}\n" for s in self.potcar_symbols)
-        else:
-            out["POTCAR"] = str(self.potcar)
-        return out
 
     def write_input(
         self,
@@ -279,8 +267,7 @@ class ProtocolInputSet(VaspInputSet):
         folder = Path(output_dir)
         if make_dir_if_not_present:
             folder.mkdir(parents=True, exist_ok=True)
-        spec = potcar_spec or not os.environ.get("PMG_VASP_PSP_DIR")
-        for name, text in self.files(potcar_spec=spec).items():
+        for name, text in self.files(potcar_spec=True if potcar_spec else None).items():
             target = folder / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")

@@ -17,7 +17,15 @@ from pymatgen.core import Structure
 
 from cztflow.protocol import Protocol, default_protocol
 
-__all__ = ["PSEUDO_H_POTCARS", "potcar_symbols", "species_groups", "vasp_order", "write_potcar"]
+__all__ = [
+    "PSEUDO_H_POTCARS",
+    "potcar_file",
+    "potcar_symbols",
+    "potcar_text",
+    "species_groups",
+    "vasp_order",
+    "write_potcar",
+]
 
 #: Pseudo-hydrogen POTCARs in VASP's PBE sets, keyed by valence charge.
 PSEUDO_H_POTCARS = {
@@ -108,6 +116,39 @@ def potcar_symbols(structure: Structure, protocol: Protocol | None = None) -> li
     return symbols
 
 
+def potcar_text(symbols: list[str], functional: str = "PBE_54") -> str:
+    """The concatenated POTCAR for ``symbols`` from ``PMG_VASP_PSP_DIR`` (pymatgen's ``Potcar``).
+
+    Raises
+    ------
+    ValueError
+        If a POTCAR cannot be read (the message names the symbols and the directory).
+    """
+    from pymatgen.io.vasp.inputs import Potcar
+
+    try:
+        return str(Potcar(symbols, functional=functional))
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise ValueError(
+            f"cannot read POTCARs {symbols} ({functional}) from "
+            f"PMG_VASP_PSP_DIR={os.environ.get('PMG_VASP_PSP_DIR')}: {exc}"
+        ) from exc
+
+
+def potcar_file(
+    symbols: list[str], potcar_spec: bool | None = None, functional: str = "PBE_54"
+) -> tuple[str, str]:
+    """File name and text: ``("POTCAR", ...)`` or ``("POTCAR.spec", one symbol per line)``.
+
+    ``potcar_spec=None`` chooses by whether ``PMG_VASP_PSP_DIR`` is set.
+    """
+    if potcar_spec is None:
+        potcar_spec = not os.environ.get("PMG_VASP_PSP_DIR")
+    if potcar_spec:
+        return "POTCAR.spec", "".join(f"{s}\n" for s in symbols)
+    return "POTCAR", potcar_text(symbols, functional)
+
+
 def write_potcar(folder: str | Path, symbols: list[str], functional: str = "PBE_54") -> Path:
     """Write ``POTCAR`` if ``PMG_VASP_PSP_DIR`` is set, else ``POTCAR.spec``; return the path.
 
@@ -117,21 +158,9 @@ def write_potcar(folder: str | Path, symbols: list[str], functional: str = "PBE_
         If ``PMG_VASP_PSP_DIR`` is set but a POTCAR cannot be read from it (the message
         names the symbol and the directory).
     """
+    name, text = potcar_file(symbols, None, functional)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    psp_dir = os.environ.get("PMG_VASP_PSP_DIR")
-    if not psp_dir:
-        path = folder / "POTCAR.spec"
-        path.write_text("".join(f"{s}\n" for s in symbols), encoding="utf-8")
-        return path
-    from pymatgen.io.vasp.inputs import Potcar
-
-    try:
-        potcar = Potcar(symbols, functional=functional)
-    except (OSError, RuntimeError, ValueError) as exc:
-        raise ValueError(
-            f"cannot read POTCARs {symbols} ({functional}) from PMG_VASP_PSP_DIR={psp_dir}: {exc}"
-        ) from exc
-    path = folder / "POTCAR"
-    potcar.write_file(path)
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
     return path
