@@ -1,0 +1,97 @@
+"""OSZICAR: the energy of every ionic step and the SCF iterations that led to it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from cztflow.analysis.errors import MalformedFileError, UnfinishedRunError
+from cztflow.analysis.textfile import floats, read_bytes
+
+__all__ = ["Oszicar", "read_oszicar"]
+
+_IONIC = re.compile(rb"^\s*(\d+)\s+(F=.*)$", re.MULTILINE)
+_SCF = re.compile(rb"^\s*(?:DAV|RMM|CG|SDA|DIA|EDDAV|EDDIA|EDRMM|ALG|DMP)\S*:\s*(\d+)\s", re.MULTILINE)
+_FIELD = re.compile(rb"(F|E0|d E|mag)\s*=\s*(\S+)")
+
+
+@dataclass
+class Oszicar:
+    """Per-ionic-step energies from an OSZICAR.
+
+    Attributes
+    ----------
+    free_energies, final_energies
+        ``F`` (free energy, eV) and ``E0`` (sigma → 0, eV) of each ionic step.
+    energy_changes
+        ``d E`` of each step (eV).
+    magnetizations
+        ``mag`` of each step (μB), or None when the run is not spin-polarised.
+    electronic_steps
+        SCF iterations of each ionic step.
+    incomplete_step
+        True when the file ends inside an SCF loop that never reached its ``F=`` line.
+    """
+
+    path: Path
+    free_energies: np.ndarray
+    final_energies: np.ndarray
+    energy_changes: np.ndarray
+    electronic_steps: list[int]
+    magnetizations: np.ndarray | None = None
+    incomplete_step: bool = False
+    issues: list[str] = field(default_factory=list)
+
+    @property
+    def final_energy(self) -> float:
+        """E0 of the last complete ionic step (eV)."""
+        return float(self.final_energies[-1])
+
+
+def read_oszicar(path: str | Path) -> Oszicar:
+    """Read an OSZICAR (plain or compressed).
+
+    Raises
+    ------
+    UnfinishedRunError
+        If no ionic step has an ``F=`` line.
+    MalformedFileError, OverflowFieldError
+        If an ``F=`` line lacks E0 or a value overflowed.
+    """
+    path = Path(path)
+    data = read_bytes(path)
+    steps = list(_IONIC.finditer(data))
+    if not steps:
+        raise UnfinishedRunError(path, "no ionic step completed (no 'F=' line)")
+    free, final, change, mags, counts = [], [], [], [], []
+    previous_end = 0
+    for number, match in enumerate(steps, start=1):
+        fields = {key.decode(): value for key, value in _FIELD.findall(match.group(2))}
+        what = f"ionic step {number}"
+        if "F" not in fields or "E0" not in fields:
+            raise MalformedFileError(
+                path, f"{what}: the 'F=' line lacks F or E0: {match.group(0).decode().strip()!r}"
+            )
+        free.append(floats(fields["F"], path, f"F of {what}")[0])
+        final.append(floats(fields["E0"], path, f"E0 of {what}")[0])
+        change.append(floats(fields["d E"], path, f"dE of {what}")[0] if "d E" in fields else np.nan)
+        if "mag" in fields:
+            mags.append(floats(fields["mag"], path, f"mag of {what}")[0])
+        scf = _SCF.findall(data, previous_end, match.start())
+        counts.append(int(scf[-1]) if scf else 0)
+        previous_end = match.end()
+    incomplete = bool(_SCF.search(data, previous_end))
+    issues = ["file ends inside an SCF loop: the last ionic step never completed"] if incomplete else []
+    return Oszicar(
+        path=path,
+        free_energies=np.array(free),
+        final_energies=np.array(final),
+        energy_changes=np.array(change),
+        electronic_steps=counts,
+        magnetizations=np.array(mags) if len(mags) == len(steps) else None,
+        incomplete_step=incomplete,
+        issues=issues,
+    )

@@ -1,0 +1,145 @@
+"""Reading VASP text outputs, plain or compressed, and turning Fortran text into numbers.
+
+VASP prints numbers with fixed-width Fortran formats. Two things go wrong with them: a
+value too wide for its field is printed as ``*****`` (an *overflow*), and two negative
+numbers can touch (``-1.234-5.678``, a *fused* pair). :func:`floats` reads both cases
+correctly: it splits fused numbers and refuses overflowed ones.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+
+from cztflow.analysis.errors import (
+    MalformedFileError,
+    MissingOutputError,
+    OverflowFieldError,
+    TruncatedFileError,
+)
+
+__all__ = ["COMPRESSIONS", "find_output", "floats", "open_binary", "read_bytes", "row_floats"]
+
+#: File suffixes read transparently, with their openers.
+COMPRESSIONS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+
+#: A Fortran real: a sign, digits with a decimal point, an optional exponent. Because every
+#: real has a decimal point, fused numbers such as ``-1.5-2.5`` split correctly.
+_REAL = re.compile(rb"[-+]?(?:\d+\.\d*|\.\d+)(?:[EeDd][-+]?\d+)?|[-+]?\d+")
+_OVERFLOW = re.compile(rb"\*{3,}")
+
+
+def open_binary(path: str | Path) -> IO[bytes]:
+    """Open ``path`` for binary reading, decompressing ``.gz``, ``.bz2`` and ``.xz``."""
+    path = Path(path)
+    opener = COMPRESSIONS.get(path.suffix)
+    try:
+        return opener(path, "rb") if opener else open(path, "rb")
+    except FileNotFoundError:
+        raise MissingOutputError(path, "no such file") from None
+    except IsADirectoryError:
+        raise MissingOutputError(path, "is a folder, not a file") from None
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """The whole (decompressed) content of ``path``.
+
+    Raises
+    ------
+    TruncatedFileError
+        If a compressed file ends before its compressed stream does.
+    """
+    with open_binary(path) as handle:
+        try:
+            return handle.read()
+        except (EOFError, lzma.LZMAError, OSError, ValueError) as exc:
+            raise TruncatedFileError(path, f"compressed stream is damaged or cut off ({exc})") from None
+
+
+def _candidates(folder: Path, name: str) -> Iterator[Path]:
+    for path in folder.iterdir():
+        stem = path.name
+        for suffix in COMPRESSIONS:
+            stem = stem.removesuffix(suffix)
+        if stem == name or re.fullmatch(re.escape(name) + r"\.relax\d+", stem):
+            yield path
+
+
+def find_output(folder: str | Path, name: str) -> Path:
+    """The file ``name`` in ``folder``, plain or compressed.
+
+    Where a double relaxation left ``OUTCAR.relax1`` and ``OUTCAR.relax2`` (custodian,
+    atomate), the last one wins; a plain ``OUTCAR`` beats both.
+
+    Raises
+    ------
+    MissingOutputError
+        If ``folder`` holds no such file, or holds two versions of it (``OUTCAR`` and
+        ``OUTCAR.gz``) so that it is unclear which one is current.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise MissingOutputError(folder, "no such folder")
+    found = sorted(_candidates(folder, name), key=lambda p: p.name)
+    if not found:
+        raise MissingOutputError(folder, f"no {name} (plain, .gz, .bz2 or .xz) in this folder")
+    plain = [p for p in found if ".relax" not in p.name]
+    if len(plain) > 1:
+        names = ", ".join(p.name for p in plain)
+        raise MissingOutputError(folder, f"several copies of {name} ({names}); keep one")
+    if plain:
+        return plain[0]
+
+    def relax_number(path: Path) -> int:
+        return int(re.search(r"\.relax(\d+)", path.name).group(1))
+
+    return max(found, key=relax_number)
+
+
+def floats(text: bytes, path: str | Path, what: str) -> np.ndarray:
+    """Every real number in ``text``, fused pairs split.
+
+    Parameters
+    ----------
+    text
+        A slice of the file.
+    path, what
+        The file and the name of the block, for the error message.
+
+    Raises
+    ------
+    OverflowFieldError
+        If a field in ``text`` overflowed (``*****``).
+    """
+    if _OVERFLOW.search(text):
+        raise OverflowFieldError(path, f"{what}: a field overflowed (*****), its value is lost")
+    return np.array([float(m.replace(b"D", b"E").replace(b"d", b"e")) for m in _REAL.findall(text)])
+
+
+def row_floats(text: bytes, ncols: int, path: str | Path, what: str) -> np.ndarray:
+    """The numbers of a table of ``ncols`` columns, one row per line, as an array.
+
+    Raises
+    ------
+    MalformedFileError
+        If a line has a different number of values.
+    OverflowFieldError
+        If a field overflowed.
+    """
+    rows = []
+    for lineno, line in enumerate(text.strip().splitlines(), start=1):
+        values = floats(line, path, what)
+        if values.size != ncols:
+            shown = line.decode(errors="replace").strip()
+            raise MalformedFileError(
+                path, f"{what}: row {lineno} has {values.size} numbers, expected {ncols}: {shown!r}"
+            )
+        rows.append(values)
+    return np.array(rows).reshape(-1, ncols)
