@@ -293,5 +293,15 @@ def _plain(obj: Any) -> Any:
     return obj
 
 
+def _register_analysis() -> None:
+    from cztflow.cli_analysis import analyze_app, parse
+
+    app.command("parse")(parse)
+    app.add_typer(analyze_app, name="analyze")
+
+
+_register_analysis()
+
+
 if __name__ == "__main__":
     app()

@@ -2,8 +2,9 @@
 
 μ(ad) is the adsorbate's reference energy per atom: a bulk metal (bcc K, E/N of its
 cell), an isolated atom (its total energy) or a molecule (E/N, e.g. ½E(H2)).
-Compositions are checked: the adsorbed system must be m substrate cells plus n adsorbate atoms, with m a whole number, so a
-2×2 adsorption cell can be referred to a 1×1 substrate calculation.
+Compositions are checked: the adsorbed system must be m substrate cells plus n
+adsorbate atoms, with m a whole number, so a 2×2 adsorption cell can be referred to a
+1×1 substrate calculation.
 """
 
 from __future__ import annotations
