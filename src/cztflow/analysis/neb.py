@@ -274,7 +274,8 @@ def analyze_neb(
             segment = int(np.searchsorted(s, grid[peak], side="right")) - 1
             warnings.append(
                 f"the band maximum lies between images {segment:02d} and {segment + 1:02d}, "
-                f"{excess:.3f} eV above the climbing image {top:02d}: the climbing image has not reached the saddle point"
+                f"{excess:.3f} eV above the climbing image {top:02d}: "
+                "the climbing image has not reached the saddle point"
             )
             converged = False
     if energies[top] <= max(energies[0], energies[-1]):

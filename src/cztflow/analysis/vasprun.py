@@ -197,7 +197,7 @@ def _species(data: bytes, path: Path) -> list[str]:
 
 def _check_balance(data: bytes, path: Path, finished: bool) -> None:
     """Refuse a file whose blocks do not nest (interleaved writes, e.g. NEB images)."""
-    limit = len(data) if finished else data.rfind(b"</calculation>") + 1
+    limit = len(data) if finished else data.rfind(b"</calculation>") + len(b"</calculation>")
     for tag in (b"calculation", b"scstep", b"structure", b"varray", b"energy"):
         opened = data.count(b"<" + tag + b">", 0, limit) + data.count(b"<" + tag + b" ", 0, limit)
         closed = data.count(b"</" + tag + b">", 0, limit)
