@@ -47,10 +47,14 @@ def outcar_text(
         body.append("      direct lattice vectors                 reciprocal lattice vectors")
         inv = np.linalg.inv(lattice).T
         for row, rec in zip(lattice, inv, strict=True):
-            body.append("   " + "".join(f"{x:13.9f}" for x in row) + "   " + "".join(f"{x:13.9f}" for x in rec))
+            body.append(
+                "   " + "".join(f"{x:13.9f}" for x in row) + "   " + "".join(f"{x:13.9f}" for x in rec)
+            )
         for it in range(1, scf_steps + 1):
-            body.append(f"--------------------------------------- Iteration {step:6d}({it:4d})  -----------------")
-            body.append(f"  total energy-change (2. order) :{10.0 ** -it:14.7E}  ({-(10.0 ** -it):14.7E})")
+            body.append(
+                f"--------------------------------------- Iteration {step:6d}({it:4d})  -----------------"
+            )
+            body.append(f"  total energy-change (2. order) :{10.0**-it:14.7E}  ({-(10.0**-it):14.7E})")
         body.append(f" E-fermi : {efermi:8.4f}     XC(G=0):  -1.7157     alpha+bet : -0.5051")
         body.append(" POSITION                                       TOTAL-FORCE (eV/Angst)")
         body.append(" " + "-" * 83)
@@ -87,7 +91,11 @@ def volumetric_text(species: dict[str, int], lattice: np.ndarray, frac: np.ndarr
 
     def vasp(x: float) -> str:
         mantissa, exponent = f"{abs(x):.10E}".split("E")
-        return (" 0." if x >= 0 else " -.") + mantissa.replace(".", "") + f"E{int(exponent) + 1:+03d}" if x else " 0.00000000000E+00"
+        return (
+            (" 0." if x >= 0 else " -.") + mantissa.replace(".", "") + f"E{int(exponent) + 1:+03d}"
+            if x
+            else " 0.00000000000E+00"
+        )
 
     lines = [poscar_text(species, lattice, frac), " ".join(str(n) for n in np.shape(grid))]
     for start in range(0, values.size, 5):

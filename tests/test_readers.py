@@ -21,8 +21,8 @@ from cztflow.analysis.errors import (
     UnfinishedRunError,
     VaspOutputError,
 )
-from cztflow.analysis.outcar import neb_tangent_force, read_outcar
 from cztflow.analysis.oszicar import read_oszicar
+from cztflow.analysis.outcar import neb_tangent_force, read_outcar
 from cztflow.analysis.textfile import find_output
 from cztflow.analysis.vasprun import read_vasprun
 from cztflow.analysis.volumetric import planar_average, read_volumetric
@@ -53,7 +53,10 @@ REJECTED = {
     "odd/unfinished_run_aiida/OUTCAR": (UnfinishedRunError, "no ionic step completed"),
     "odd/unfinished_run_aiida/vasprun.xml": (TruncatedFileError, "cut off inside <scstep> after 0 complete"),
     "odd/relax_truncated_vasprun_aiida/vasprun.xml": (TruncatedFileError, "after 18 complete ionic steps"),
-    "neb/NH3_inversion_vtst_vasp544/vasprun.xml": (MalformedFileError, "26 <calculation> but 33 </calculation>"),
+    "neb/NH3_inversion_vtst_vasp544/vasprun.xml": (
+        MalformedFileError,
+        "26 <calculation> but 33 </calculation>",
+    ),
 }
 # Files that parse but are flagged, with the words of the reason.
 FLAGGED = {
@@ -87,7 +90,9 @@ def test_outcar_reads_version_species_forces_and_free_energy(vasp_outputs):
     assert run.forces.shape == (4, 3)
     assert run.max_force < 0.03  # EDIFFG = -0.02 was reached (with the NEB spring removed)
     assert run.electronic_steps == 3
-    assert neb_tangent_force(vasp_outputs / "neb/NH3_inversion_vtst_vasp544/02/OUTCAR") == pytest.approx(-0.000001)
+    assert neb_tangent_force(vasp_outputs / "neb/NH3_inversion_vtst_vasp544/02/OUTCAR") == pytest.approx(
+        -0.000001
+    )
 
 
 def test_outcar_spin_polarised_magnetisation(vasp_outputs):
@@ -98,7 +103,9 @@ def test_outcar_spin_polarised_magnetisation(vasp_outputs):
 
 
 def test_vasp6_profiling_tail_still_counts_as_finished(vasp_outputs):
-    run = read_outcar(vasp_outputs / "adsorption/O_on_Au100_RPBE_atomate2/03_ads_static_O_on_Au100_conf0/OUTCAR")
+    run = read_outcar(
+        vasp_outputs / "adsorption/O_on_Au100_RPBE_atomate2/03_ads_static_O_on_Au100_conf0/OUTCAR"
+    )
     assert run.vasp_version == "6.3.2" and run.finished and run.converged
 
 
@@ -202,14 +209,18 @@ def test_relax2_wins_over_relax1(tmp_path):
 
 
 def _fake(tmp_path: Path, **kw) -> Path:
-    base = dict(species={"K": 1, "Zn": 1}, lattice=np.eye(3) * 10, frac=[[0, 0, 0], [0.5, 0.5, 0.5]], energies=[-3.0])
+    base = dict(
+        species={"K": 1, "Zn": 1}, lattice=np.eye(3) * 10, frac=[[0, 0, 0], [0.5, 0.5, 0.5]], energies=[-3.0]
+    )
     base.update(kw)
     return write(tmp_path / "OUTCAR", outcar_text(**base))
 
 
 def test_overflowed_energy_is_refused_not_read(tmp_path):
     path = _fake(tmp_path, energies=[-3.0, -3.5])
-    text = path.read_text().replace("energy(sigma->0) =         -3.50000000", "energy(sigma->0) = **************")
+    text = path.read_text().replace(
+        "energy(sigma->0) =         -3.50000000", "energy(sigma->0) = **************"
+    )
     path.write_text(text)
     with pytest.raises(OverflowFieldError, match=r"energy\(sigma->0\) of ionic step 2: a field overflowed"):
         read_outcar(path)
@@ -223,7 +234,9 @@ def test_overflowed_force_names_the_table(tmp_path):
 
 
 def test_fused_fortran_numbers_are_split(tmp_path):
-    path = _fake(tmp_path, frac=[[0, 0, 0], [0.5, 0.5, 0.5]], forces=[[0, 0, 0], [-123.4567, -234.5678, -345.6789]])
+    path = _fake(
+        tmp_path, frac=[[0, 0, 0], [0.5, 0.5, 0.5]], forces=[[0, 0, 0], [-123.4567, -234.5678, -345.6789]]
+    )
     text = path.read_text()
     fused = text.replace("   -123.456700   -234.567800   -345.678900", "-123.456700-234.567800-345.678900")
     assert fused != text
@@ -235,7 +248,9 @@ def test_fused_fortran_numbers_are_split(tmp_path):
 def test_force_table_with_a_missing_value_is_malformed(tmp_path):
     path = _fake(tmp_path, forces=[[0.1, 0.2, 0.3], [0, 0, 0]])
     path.write_text(path.read_text().replace("      0.300000", "", 1))
-    with pytest.raises(MalformedFileError, match="TOTAL-FORCE table of ionic step 1: row 1 has 5 numbers, expected 6"):
+    with pytest.raises(
+        MalformedFileError, match="TOTAL-FORCE table of ionic step 1: row 1 has 5 numbers, expected 6"
+    ):
         read_outcar(path)
 
 
@@ -290,7 +305,14 @@ def test_spin_locpot_has_two_blocks(vasp_outputs):
     data = read_volumetric(vasp_outputs / "workfunction/Si_bulk_static_atomate/LOCPOT.gz")
     assert len(data.blocks) == 2 and data.grid == (60, 60, 60)
     assert data.data[0, 0, 0] == pytest.approx(-107.54420947)
-    assert len(read_volumetric(vasp_outputs / "workfunction/Si_bulk_static_atomate/LOCPOT.gz", max_blocks=1).blocks) == 1
+    assert (
+        len(
+            read_volumetric(
+                vasp_outputs / "workfunction/Si_bulk_static_atomate/LOCPOT.gz", max_blocks=1
+            ).blocks
+        )
+        == 1
+    )
 
 
 def test_chgcar_augmentation_is_skipped_and_spin_block_read(tmp_path):
@@ -320,7 +342,9 @@ def test_overflowed_locpot_value(tmp_path):
 
 
 def test_poscar_header_errors_name_the_file(tmp_path):
-    path = write(tmp_path / "LOCPOT", poscar_text({"K": 1}, np.eye(3), np.zeros((1, 3))).replace("1.0", "one", 1))
+    path = write(
+        tmp_path / "LOCPOT", poscar_text({"K": 1}, np.eye(3), np.zeros((1, 3))).replace("1.0", "one", 1)
+    )
     with pytest.raises(MalformedFileError, match=r"LOCPOT: structure header is not POSCAR format"):
         read_volumetric(path)
 
@@ -328,7 +352,7 @@ def test_poscar_header_errors_name_the_file(tmp_path):
 def test_missing_outputs_are_named(tmp_path):
     with pytest.raises(MissingOutputError, match=r"no OUTCAR \(plain, .gz, .bz2 or .xz\) in this folder"):
         read_run(tmp_path)
-    with pytest.raises(VaspOutputError, match="not an OUTCAR or vasprun.xml"):
+    with pytest.raises(VaspOutputError, match=r"not an OUTCAR or vasprun\.xml"):
         read_run(write(tmp_path / "notes.txt", "x"))
 
 

@@ -112,8 +112,7 @@ def charge_difference(
     planar = np.roll(planar, -shift)
     cumulative = np.cumsum(planar) * dz
     z = np.arange(nz) * dz + (shift * dz - vac * c)
-    at = int(np.clip(np.searchsorted(z, interface), 0, nz - 1))
-    below = float(cumulative[at])
+    below = float(np.interp(interface, z + dz / 2, cumulative))  # cumsum reaches each plane's upper edge
     return ChargeDifference(
         z=z,
         planar=planar,
