@@ -360,3 +360,35 @@ def test_read_run_prefers_vasprun_in_a_folder(vasp_outputs, tmp_path):
     for name in ("OUTCAR.gz", "vasprun.xml.gz"):
         shutil.copy(vasp_outputs / "electronic/Si_relax_atomate" / name, tmp_path / name)
     assert read_run(tmp_path).path.name == "vasprun.xml.gz"
+
+
+def _big_grid() -> np.ndarray:
+    rng = np.random.default_rng(3)
+    return rng.normal(0.0, 5.0, (50, 50, 48)) * 10.0 ** rng.integers(-3, 3, (50, 50, 48))
+
+
+def test_compiled_and_general_paths_agree(tmp_path):
+    from cztflow.analysis import volumetric
+
+    grid = _big_grid()  # 120 000 values: above the compiled path's threshold
+    path = write(tmp_path / "LOCPOT", volumetric_text({"K": 1}, np.eye(3) * 9, np.zeros((1, 3)), grid))
+    fast = read_volumetric(path).data
+    general, _ = volumetric._general_block(
+        np.frombuffer(path.read_bytes(), dtype=np.uint8),
+        path.read_bytes().find(b"50 50 48\n") + 9,
+        grid.size,
+        path,
+        1,
+    )
+    assert np.allclose(fast, grid, rtol=1e-10, atol=0)  # E18.11 keeps 11 significant digits
+    assert np.array_equal(fast.transpose().ravel(), general)  # both correctly rounded: bit-identical
+
+
+def test_compiled_path_falls_back_to_precise_errors(tmp_path):
+    text = volumetric_text({"K": 1}, np.eye(3) * 9, np.zeros((1, 3)), _big_grid())
+    fields = text.split("\n")
+    fields[5000] = fields[5000][:18] + " ****************" + fields[5000][36:]
+    with pytest.raises(OverflowFieldError, match="grid block 1: a value overflowed"):
+        read_volumetric(write(tmp_path / "over" / "LOCPOT", "\n".join(fields)))
+    with pytest.raises(TruncatedFileError, match=r"grid block 1 ends after 1199\d\d of 120000 values"):
+        read_volumetric(write(tmp_path / "cut" / "LOCPOT", text[: len(text) - 500]))

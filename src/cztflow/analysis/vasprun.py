@@ -195,17 +195,30 @@ def _species(data: bytes, path: Path) -> list[str]:
     return [r.decode() for r in rows]
 
 
-def _check_balance(data: bytes, path: Path, finished: bool) -> None:
-    """Refuse a file whose blocks do not nest (interleaved writes, e.g. NEB images)."""
+def _check_balance(data: bytes, path: Path, finished: bool, closed: int) -> None:
+    """Refuse a file whose ionic steps do not nest (interleaved writes, e.g. NEB images).
+
+    Only ``<calculation>`` is counted over the whole file (``closed`` is the count of
+    ``</calculation>``); the tags inside the last step are checked where it is read.
+    """
     limit = len(data) if finished else data.rfind(b"</calculation>") + len(b"</calculation>")
-    for tag in (b"calculation", b"scstep", b"structure", b"varray", b"energy"):
-        opened = data.count(b"<" + tag + b">", 0, limit) + data.count(b"<" + tag + b" ", 0, limit)
-        closed = data.count(b"</" + tag + b">", 0, limit)
+    opened = data.count(b"<calculation>", 0, limit)
+    if opened != closed:
+        raise MalformedFileError(
+            path,
+            f"{opened} <calculation> but {closed} </calculation>: the XML is corrupted, as when "
+            f"several processes (NEB images) write into one vasprun.xml; read each image's OUTCAR",
+        )
+
+
+def _check_step(data: bytes, start: int, end: int, path: Path, step: str) -> None:
+    for tag in (b"scstep", b"structure", b"varray", b"energy"):
+        opened = data.count(b"<" + tag + b">", start, end) + data.count(b"<" + tag + b" ", start, end)
+        closed = data.count(b"</" + tag + b">", start, end)
         if opened != closed:
             raise MalformedFileError(
                 path,
-                f"{opened} <{tag.decode()}> but {closed} </{tag.decode()}>: the XML is corrupted, as when "
-                f"several processes (NEB images) write into one vasprun.xml; read each image's OUTCAR",
+                f"{step}: {opened} <{tag.decode()}> but {closed} </{tag.decode()}>: the XML is corrupted",
             )
 
 
@@ -242,7 +255,7 @@ def read_vasprun(path: str | Path, *, electronic: bool = True, partial: bool = F
     if b"<modeling>" not in data[:2000]:
         raise MalformedFileError(path, "no <modeling> root element: not a vasprun.xml")
     complete_calcs = data.count(b"</calculation>")
-    finished = data.rstrip().endswith(b"</modeling>")
+    finished = data[-1000:].rstrip().endswith(b"</modeling>")
     if not finished and not partial:
         raise TruncatedFileError(
             path,
@@ -252,7 +265,7 @@ def read_vasprun(path: str | Path, *, electronic: bool = True, partial: bool = F
     if complete_calcs == 0:
         raise UnfinishedRunError(path, "no ionic step completed (no closing </calculation>)")
 
-    _check_balance(data, path, finished)
+    _check_balance(data, path, finished, complete_calcs)
     generator = _items(data[: data.find(b"</generator>")])
     version_match = re.search(r"\d+\.\d+\.\d+", generator.get("version", ""))
     version = version_match.group(0) if version_match else "unknown"
@@ -267,6 +280,7 @@ def read_vasprun(path: str | Path, *, electronic: bool = True, partial: bool = F
         raise UnfinishedRunError(path, f"ionic step {complete_calcs} has no SCF iteration")
     sc_start = data.rfind(b"<scstep>", calc_start, last_sc)
     step = f"ionic step {complete_calcs}"
+    _check_step(data, calc_start, calc_end, path, step)
     scf = _energies(data, sc_start, last_sc, path, f"last SCF iteration of {step}")
     ionic_span = _span(data, b"energy", last_sc, calc_end, path)
     if ionic_span is None:
