@@ -33,7 +33,14 @@ def test_fig1_campaign_graph(fig1_campaign):
     nodes = {n["id"]: n for n in doc["nodes"]}
     assert len(nodes) == 71
     assert Counter(n["kind"] for n in nodes.values()) == {
-        "relax": 52, "static": 4, "neb": 3, "workfunction": 3, "bands": 3, "dos": 3, "chgdiff": 3}
+        "relax": 52,
+        "static": 4,
+        "neb": 3,
+        "workfunction": 3,
+        "bands": 3,
+        "dos": 3,
+        "chgdiff": 3,
+    }
     assert {n["kind"] for n in nodes.values()} <= set(KINDS)
     for n in nodes.values():
         assert {"id", "kind", "system", "folder", "deps", "protocol_hash", "structure_hash"} <= set(n)
@@ -42,8 +49,10 @@ def test_fig1_campaign_graph(fig1_campaign):
         assert (fig1_campaign / n["folder"] / "INCAR").is_file()
     assert nodes["relax/cote2-bulk"]["calc"] == "relax-bulk"
     assert nodes["relax/cote2-001-4x4"]["calc"] == "relax"
-    assert nodes["neb/cote2-001-4x4"]["deps"] == ["relax/cote2-001-4x4-K-hollow-1",
-                                                  "relax/cote2-001-4x4-K-hollow-1-hop"]
+    assert nodes["neb/cote2-001-4x4"]["deps"] == [
+        "relax/cote2-001-4x4-K-hollow-1",
+        "relax/cote2-001-4x4-K-hollow-1-hop",
+    ]
     assert nodes["neb/cote2-znte-3x3"]["site"] == "hollow-3"
     assert nodes["bands/cote2-bulk"]["deps"] == ["static/cote2-bulk"]
     assert nodes["static/cote2-bulk"]["deps"] == ["relax/cote2-bulk"]
@@ -53,14 +62,18 @@ def test_fig1_campaign_graph(fig1_campaign):
     assert len(ads) == 36 and sum("-Kint-" in i for i in ads) == 4
     # NEB folders in the VTST layout
     assert sorted(p.name for p in (fig1_campaign / "neb" / "znte-111-3x3").iterdir() if p.is_dir()) == [
-        f"{i:02d}" for i in range(7)]
+        f"{i:02d}" for i in range(7)
+    ]
     assert doc["protocol"]["hash"] == default_protocol().hash and doc["deviations"] == []
 
 
 def test_triplet_shares_the_fft_grid_and_dipole_plane(fig1_campaign):
     def tags(folder):
-        return dict(line.split(" = ") for line in (fig1_campaign / folder / "INCAR").read_text().splitlines()
-                    if " = " in line and not line.startswith("#"))
+        return dict(
+            line.split(" = ")
+            for line in (fig1_campaign / folder / "INCAR").read_text().splitlines()
+            if " = " in line and not line.startswith("#")
+        )
 
     whole, cote2, znte = (tags(f"chgdiff/cote2-znte/{r}") for r in ("whole", "cote2", "znte"))
     for tag in ("NGX", "NGY", "NGZ", "NGXF", "NGYF", "NGZF", "DIPOL"):
@@ -116,16 +129,25 @@ def test_deviation_is_stamped_in_incar_and_campaign(tmp_path):
     assert nodes["workfunction/cote2-001"]["deviations"] == []
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("relax: [cote2-bulkk]", "relax: unknown system 'cote2-bulkk'"),
-    ("relax: [cote2-bulk]\nworkfunction: [cote2-001]", "workfunction of cote2-001 needs it under 'relax'"),
-    ("relax: [cote2-001]\nadsorption: [cote2-001]", "cote2-001 has no adsorption sites"),
-    ("relaxx: [cote2-bulk]", "unknown key(s) relaxx"),
-    ("relax: [cote2-bulk]\ndeviations: [{tag: ENCUT, value: 520}]", "needs a reason"),
-    ("relax: [cote2-bulk]\nincar: [{nodes: ['*'], tags: {ENCUT: 500}}]", "ENCUT is locked by the protocol"),
-    ("relax: [cote2-znte]\nchgdiff: {cote2-znte: [cote2, mxene]}", "no atoms of block mxene"),
-    ("relax: [cote2-bulk, cote2-bulk]", "relax/cote2-bulk is listed twice"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("relax: [cote2-bulkk]", "relax: unknown system 'cote2-bulkk'"),
+        (
+            "relax: [cote2-bulk]\nworkfunction: [cote2-001]",
+            "workfunction of cote2-001 needs it under 'relax'",
+        ),
+        ("relax: [cote2-001]\nadsorption: [cote2-001]", "cote2-001 has no adsorption sites"),
+        ("relaxx: [cote2-bulk]", "unknown key(s) relaxx"),
+        ("relax: [cote2-bulk]\ndeviations: [{tag: ENCUT, value: 520}]", "needs a reason"),
+        (
+            "relax: [cote2-bulk]\nincar: [{nodes: ['*'], tags: {ENCUT: 500}}]",
+            "ENCUT is locked by the protocol",
+        ),
+        ("relax: [cote2-znte]\nchgdiff: {cote2-znte: [cote2, mxene]}", "no atoms of block mxene"),
+        ("relax: [cote2-bulk, cote2-bulk]", "relax/cote2-bulk is listed twice"),
+    ],
+)
 def test_bad_specs_name_the_file_and_the_entry(tmp_path, text, message):
     path = _spec(tmp_path, text)
     with pytest.raises((ValueError, ProtocolLockError)) as err:

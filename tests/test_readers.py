@@ -367,10 +367,19 @@ def _big_grid() -> np.ndarray:
     return rng.normal(0.0, 5.0, (50, 50, 48)) * 10.0 ** rng.integers(-3, 3, (50, 50, 48))
 
 
-def test_compiled_and_general_paths_agree(tmp_path):
+@pytest.fixture
+def compiled_for_small_grids(monkeypatch):
+    """Send the test grids (120 000 values) through the compiled path."""
     from cztflow.analysis import volumetric
 
-    grid = _big_grid()  # 120 000 values: above the compiled path's threshold
+    monkeypatch.setattr(volumetric, "_FAST_MIN", 1000)
+
+
+def test_compiled_and_general_paths_agree(tmp_path, compiled_for_small_grids):
+    from cztflow.analysis import volumetric
+    from cztflow.analysis.volumetric import read_planar_average
+
+    grid = _big_grid()  # 120 000 values; the test lowers the compiled-path threshold to reach it
     path = write(tmp_path / "LOCPOT", volumetric_text({"K": 1}, np.eye(3) * 9, np.zeros((1, 3)), grid))
     fast = read_volumetric(path).data
     general, _ = volumetric._general_block(
@@ -382,9 +391,12 @@ def test_compiled_and_general_paths_agree(tmp_path):
     )
     assert np.allclose(fast, grid, rtol=1e-10, atol=0)  # E18.11 keeps 11 significant digits
     assert np.array_equal(fast.transpose().ravel(), general)  # both correctly rounded: bit-identical
+    data, means = read_planar_average(path)
+    assert data.blocks == [] and data.grid == (50, 50, 48)
+    assert np.abs(means - planar_average(fast)).max() < 1e-12 * np.abs(fast).max()
 
 
-def test_compiled_path_falls_back_to_precise_errors(tmp_path):
+def test_compiled_path_falls_back_to_precise_errors(tmp_path, compiled_for_small_grids):
     text = volumetric_text({"K": 1}, np.eye(3) * 9, np.zeros((1, 3)), _big_grid())
     fields = text.split("\n")
     fields[5000] = fields[5000][:18] + " ****************" + fields[5000][36:]

@@ -228,8 +228,10 @@ def campaign_write(
     output: Annotated[Path, typer.Option("--output", "-o", help="Campaign folder.")] = Path("campaign"),
     potcar_spec: Annotated[
         bool | None,
-        typer.Option("--potcar-spec/--potcar", help="Force POTCAR.spec or real POTCARs "
-                     "(default: POTCAR when PMG_VASP_PSP_DIR is set)."),
+        typer.Option(
+            "--potcar-spec/--potcar",
+            help="Force POTCAR.spec or real POTCARs (default: POTCAR when PMG_VASP_PSP_DIR is set).",
+        ),
     ] = None,
 ) -> None:
     """Write one input folder per node and campaign.json; unchanged folders stay untouched."""
@@ -246,20 +248,28 @@ def campaign_write(
             task = progress.add_task("building structures", total=None)
             campaign = load_campaign(spec)
             progress.update(task, total=len(campaign.nodes), description="writing")
-            report = write_campaign(campaign, output, potcar_spec=potcar_spec,
-                                    progress=lambda n: progress.update(task, advance=1, description=n.id))
+            report = write_campaign(
+                campaign,
+                output,
+                potcar_spec=potcar_spec,
+                progress=lambda n: progress.update(task, advance=1, description=n.id),
+            )
     except (ValueError, ProtocolLockError, OSError) as exc:
         _fail(str(exc))
-    typer.echo(f"{len(campaign.nodes)} nodes in {output}: {len(report.new)} new, "
-               f"{len(report.unchanged)} unchanged, {len(report.updated)} updated, "
-               f"{len(report.kept)} kept (outputs present)")
+    typer.echo(
+        f"{len(campaign.nodes)} nodes in {output}: {len(report.new)} new, "
+        f"{len(report.unchanged)} unchanged, {len(report.updated)} updated, "
+        f"{len(report.kept)} kept (outputs present)"
+    )
     for node, files in report.updated.items():
         typer.echo(f"  updated {node}: {', '.join(files)}")
     for node, files in report.kept.items():
         typer.echo(f"  kept {node}: has outputs; not rewritten although {', '.join(files)} changed")
     if report.stale:
-        typer.echo(f"  {len(report.stale)} node(s) of the previous campaign.json are no longer in the spec "
-                   f"(folders left in place): {', '.join(report.stale[:5])}")
+        typer.echo(
+            f"  {len(report.stale)} node(s) of the previous campaign.json are no longer in the spec "
+            f"(folders left in place): {', '.join(report.stale[:5])}"
+        )
 
 
 @app.command()
@@ -275,8 +285,11 @@ def validate(
     except (FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
     if as_json:
-        typer.echo(json.dumps({"path": str(path), "findings": [f.as_dict() for f in findings]}, indent=1,
-                              ensure_ascii=False))
+        typer.echo(
+            json.dumps(
+                {"path": str(path), "findings": [f.as_dict() for f in findings]}, indent=1, ensure_ascii=False
+            )
+        )
     else:
         for f in findings:
             typer.echo(f.line())

@@ -153,20 +153,18 @@ def workfunction(
     from cztflow.analysis import VaspOutputError, read_run
     from cztflow.analysis.errors import AnalysisError
     from cztflow.analysis.textfile import find_output
-    from cztflow.analysis.volumetric import planar_average, read_volumetric
+    from cztflow.analysis.volumetric import read_planar_average
     from cztflow.analysis.workfunction import work_function
 
     try:
-        locpot = read_volumetric(find_output(directory, "LOCPOT"), max_blocks=1)
+        locpot, planar = read_planar_average(find_output(directory, "LOCPOT"))
         if efermi is None:
             efermi = read_run(directory).efermi
             if efermi is None:
                 raise AnalysisError(directory, "the run printed no Fermi level; pass --efermi")
         c = float(np.linalg.norm(locpot.lattice[2]))
         try:
-            result = work_function(
-                planar_average(locpot.data), c, locpot.frac[:, 2], efermi, min_distance=min_distance
-            )
+            result = work_function(planar, c, locpot.frac[:, 2], efermi, min_distance=min_distance)
         except ValueError as exc:
             raise AnalysisError(locpot.path, str(exc)) from None
     except VaspOutputError as exc:

@@ -131,5 +131,7 @@ def kpoint_mesh(matrix: np.ndarray, spacing: float, periodic: Sequence[bool]) ->
     """
     recip = 2.0 * math.pi * np.linalg.inv(np.asarray(matrix, dtype=float)).T
     lengths = np.linalg.norm(recip, axis=1)
-    return [max(1, math.ceil(float(b) / spacing - 1e-9)) if p else 1
-            for b, p in zip(lengths, periodic, strict=True)]
+    return [
+        max(1, math.ceil(float(b) / spacing - 1e-9)) if p else 1
+        for b, p in zip(lengths, periodic, strict=True)
+    ]

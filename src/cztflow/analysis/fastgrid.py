@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["parse_fixed"]
+__all__ = ["parse_fixed", "plane_means_fixed"]
 
 _POW10 = np.array([10.0**k for k in range(23)])
 _SCALE = np.array([10**k for k in range(10, -1, -1)], dtype=np.int64)
@@ -132,6 +132,23 @@ def _parse_lines(buf, start, nvalues, per_line, width, line_len, out, pow10):  #
     return bad.any()
 
 
+def _layout(buf: np.ndarray, start: int, nvalues: int) -> tuple[int, int, int, int] | None:
+    """Values per line, field width, line length and end offset of a fixed-width block."""
+    newlines = np.flatnonzero(buf[start : start + 4096] == 10)
+    if not nvalues or not newlines.size:
+        return None
+    first_end = int(newlines[0])
+    per_line = len(bytes(buf[start : start + first_end]).split())
+    if per_line == 0 or first_end % per_line:
+        return None
+    width = first_end // per_line
+    nlines = -(-nvalues // per_line)
+    end = start + (nlines - 1) * (first_end + 1) + (nvalues - (nlines - 1) * per_line) * width
+    if end > buf.size:
+        return None
+    return per_line, width, first_end + 1, end
+
+
 def parse_fixed(buf: np.ndarray, start: int, nvalues: int, out: np.ndarray) -> int | None:
     """Convert ``nvalues`` numbers of a fixed-width block starting at byte ``start``.
 
@@ -152,16 +169,79 @@ def parse_fixed(buf: np.ndarray, start: int, nvalues: int, out: np.ndarray) -> i
         Offset just after the block's last line, or None when the block is not uniformly
         fixed-width (then nothing can be concluded from ``out``).
     """
-    first_end = int(np.flatnonzero(buf[start : start + 4096] == 10)[0]) if nvalues else 0
-    line = bytes(buf[start : start + first_end])
-    per_line = len(line.split())
-    if per_line == 0 or first_end % per_line:
+    layout = _layout(buf, start, nvalues)
+    if layout is None:
         return None
-    width = first_end // per_line
-    line_len = first_end + 1
-    nlines = -(-nvalues // per_line)
-    last_len = (nvalues - (nlines - 1) * per_line) * width
-    end = start + (nlines - 1) * line_len + last_len
+    per_line, width, line_len, end = layout
     if end > buf.size or _parse_lines(buf, start, nvalues, per_line, width, line_len, out, _POW10):
         return None
     return end + 1 if end < buf.size and buf[end] == 10 else end
+
+
+@njit(cache=True, nogil=True)
+def _e18_parts(buf, p):  # pragma: no cover - compiled
+    """Signed 11-digit mantissa and decimal exponent of a VASP E18.11 field; ok=False otherwise."""
+    lead = buf[p + 1]
+    if buf[p] != 32 or buf[p + 2] != 46 or buf[p + 14] != 69 or (lead != 48 and lead != 45):
+        return 0, 0, False
+    mantissa = 0
+    bad = False
+    for q in range(11):
+        d = np.int64(buf[p + 3 + q]) - 48
+        bad |= (d < 0) | (d > 9)
+        mantissa = mantissa * 10 + d
+    e1 = np.int64(buf[p + 16]) - 48
+    e2 = np.int64(buf[p + 17]) - 48
+    sign = buf[p + 15]
+    if bad or e1 < 0 or e1 > 9 or e2 < 0 or e2 > 9 or (sign != 43 and sign != 45):
+        return 0, 0, False
+    exponent = e1 * 10 + e2
+    return (-mantissa if lead == 45 else mantissa), (-exponent if sign == 45 else exponent), True
+
+
+@njit(parallel=True, cache=True)
+def _plane_sums(buf, start, per_plane, nplanes, per_line, line_len):  # pragma: no cover - compiled
+    """Plane sums of an E18.11 block, summed exactly: integer mantissas per exponent."""
+    sums = np.zeros(nplanes)
+    bad = np.zeros(nplanes, dtype=np.bool_)
+    total = per_plane * nplanes
+    nlines = (total + per_line - 1) // per_line
+    for k in prange(nplanes):
+        first, stop = k * per_plane, (k + 1) * per_plane
+        bucket = np.zeros(199, dtype=np.int64)  # exponents -99 … 99; 9e18 holds 9e7 11-digit mantissas
+        for line in range(first // per_line, (stop - 1) // per_line + 1):
+            base = start + line * line_len
+            if line < nlines - 1 and buf[base + line_len - 1] != 10:
+                bad[k] = True
+                break
+            lo = max(first - line * per_line, 0)
+            hi = min(stop - line * per_line, per_line)
+            for j in range(lo, hi):  # whole lines inside the plane skip no value
+                mantissa, exponent, ok = _e18_parts(buf, base + j * 18)
+                if not ok:
+                    bad[k] = True
+                    break
+                bucket[exponent + 99] += mantissa
+        acc = 0.0
+        for e in range(199):
+            if bucket[e]:
+                acc += bucket[e] * 10.0 ** (e - 99 - 11)
+        sums[k] = acc
+    return sums, bad.any()
+
+
+def plane_means_fixed(buf: np.ndarray, start: int, per_plane: int, nplanes: int) -> np.ndarray | None:
+    """Means of consecutive runs of ``per_plane`` values (the x-y planes of a grid block).
+
+    Only VASP's E18.11 layout takes this path; the mantissas of a plane are summed as
+    integers per exponent, so the sums are exact before the final scaling. Returns None
+    for any other layout or an unreadable field (the caller then reads the whole grid).
+    """
+    layout = _layout(buf, start, per_plane * nplanes)
+    if layout is None or layout[1] != 18 or per_plane > 80_000_000:
+        return None
+    per_line, _, line_len, end = layout
+    sums, bad = _plane_sums(buf, start, per_plane, nplanes, per_line, line_len)
+    if bad or (end < buf.size and buf[end] not in (10, 13, 32)):
+        return None
+    return sums / per_plane

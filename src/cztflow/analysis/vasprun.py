@@ -15,6 +15,8 @@ records whether the stored value differed.
 
 from __future__ import annotations
 
+import mmap
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,12 +26,13 @@ import numpy as np
 
 from cztflow.analysis.errors import (
     MalformedFileError,
+    MissingOutputError,
     OverflowFieldError,
     TruncatedFileError,
     UnfinishedRunError,
 )
 from cztflow.analysis.run import RunSummary, convergence_issues
-from cztflow.analysis.textfile import read_bytes
+from cztflow.analysis.textfile import COMPRESSIONS, read_bytes
 
 __all__ = ["Vasprun", "read_vasprun"]
 
@@ -115,6 +118,11 @@ def _numbers(data: bytes, start: int, end: int, path: Path, what: str) -> np.nda
     return np.concatenate(parts) if parts else np.empty(0)
 
 
+def _count(data, sub: bytes, start: int, end: int) -> int:
+    """``bytes.count`` that also works on a memory map."""
+    return data[start:end].count(sub)
+
+
 def _is_number(token: bytes) -> bool:
     try:
         float(token)
@@ -127,7 +135,7 @@ def _table(data: bytes, start: int, end: int, ncols: int, path: Path, what: str)
     first_set = data.find(b"<set", start, end)
     if first_set >= 0:  # skip the <dimension> and <field> header of an <array>
         start = first_set
-    nrows = data.count(b"<r>", start, end) or data.count(b"<v", start, end)
+    nrows = _count(data, b"<r>", start, end) or _count(data, b"<v", start, end)
     values = _numbers(data, start, end, path, what)
     if values.size != nrows * ncols:
         raise MalformedFileError(path, f"{what}: {values.size} numbers in {nrows} rows of {ncols} columns")
@@ -195,26 +203,38 @@ def _species(data: bytes, path: Path) -> list[str]:
     return [r.decode() for r in rows]
 
 
-def _check_balance(data: bytes, path: Path, finished: bool, closed: int) -> None:
-    """Refuse a file whose ionic steps do not nest (interleaved writes, e.g. NEB images).
+def _calculation_tags(data) -> tuple[int, int, bool]:
+    """Counts of ``<calculation>`` and ``</calculation>`` in one pass, and whether they alternate."""
+    opened = closed = 0
+    alternate = True
+    at = data.find(b"calculation>")
+    while at >= 0:
+        if data[at - 2 : at] == b"</":
+            closed += 1
+            alternate &= opened == closed
+        elif data[at - 1 : at] == b"<":
+            opened += 1
+            alternate &= opened == closed + 1
+        at = data.find(b"calculation>", at + 12)
+    return opened, closed, alternate
 
-    Only ``<calculation>`` is counted over the whole file (``closed`` is the count of
-    ``</calculation>``); the tags inside the last step are checked where it is read.
-    """
-    limit = len(data) if finished else data.rfind(b"</calculation>") + len(b"</calculation>")
-    opened = data.count(b"<calculation>", 0, limit)
-    if opened != closed:
-        raise MalformedFileError(
-            path,
-            f"{opened} <calculation> but {closed} </calculation>: the XML is corrupted, as when "
-            f"several processes (NEB images) write into one vasprun.xml; read each image's OUTCAR",
-        )
+
+def _check_balance(path: Path, finished: bool, opened: int, closed: int, alternate: bool) -> None:
+    """Refuse a file whose ionic steps do not nest (interleaved writes, e.g. NEB images)."""
+    if alternate and (opened == closed or (not finished and opened == closed + 1)):
+        return
+    raise MalformedFileError(
+        path,
+        f"{opened} <calculation> but {closed} </calculation>, not nested in turn: the XML is corrupted, "
+        "as when several processes (NEB images) write into one vasprun.xml; read each image's OUTCAR",
+    )
 
 
 def _check_step(data: bytes, start: int, end: int, path: Path, step: str) -> None:
     for tag in (b"scstep", b"structure", b"varray", b"energy"):
-        opened = data.count(b"<" + tag + b">", start, end) + data.count(b"<" + tag + b" ", start, end)
-        closed = data.count(b"</" + tag + b">", start, end)
+        block = data[start:end]
+        opened = block.count(b"<" + tag + b">") + block.count(b"<" + tag + b" ")
+        closed = block.count(b"</" + tag + b">")
         if opened != closed:
             raise MalformedFileError(
                 path,
@@ -226,6 +246,19 @@ def _where_cut(data: bytes) -> str:
     tail = data[-4000:]
     opened = re.findall(rb"<(calculation|scstep|eigenvalues|dos|projected|structure)\b", tail)
     return f"inside <{opened[-1].decode()}>" if opened else "before its end"
+
+
+def _load(path: Path):
+    """A plain file memory-mapped (no copy), a compressed one decompressed into bytes."""
+    if path.suffix in COMPRESSIONS:
+        return read_bytes(path)
+    try:
+        with open(path, "rb") as handle:
+            if os.fstat(handle.fileno()).st_size == 0:
+                raise TruncatedFileError(path, "file is empty")
+            return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    except FileNotFoundError:
+        raise MissingOutputError(path, "no such file") from None
 
 
 def read_vasprun(path: str | Path, *, electronic: bool = True, partial: bool = False) -> Vasprun:
@@ -251,10 +284,18 @@ def read_vasprun(path: str | Path, *, electronic: bool = True, partial: bool = F
         If a block has the wrong shape or a field overflowed.
     """
     path = Path(path)
-    data = read_bytes(path)
+    data = _load(path)
+    try:
+        return _read(data, path, electronic=electronic, partial=partial)
+    finally:
+        if isinstance(data, mmap.mmap):
+            data.close()
+
+
+def _read(data, path: Path, *, electronic: bool, partial: bool) -> Vasprun:
     if b"<modeling>" not in data[:2000]:
         raise MalformedFileError(path, "no <modeling> root element: not a vasprun.xml")
-    complete_calcs = data.count(b"</calculation>")
+    opened, complete_calcs, alternate = _calculation_tags(data)
     finished = data[-1000:].rstrip().endswith(b"</modeling>")
     if not finished and not partial:
         raise TruncatedFileError(
@@ -265,7 +306,7 @@ def read_vasprun(path: str | Path, *, electronic: bool = True, partial: bool = F
     if complete_calcs == 0:
         raise UnfinishedRunError(path, "no ionic step completed (no closing </calculation>)")
 
-    _check_balance(data, path, finished, complete_calcs)
+    _check_balance(path, finished, opened, complete_calcs, alternate)
     generator = _items(data[: data.find(b"</generator>")])
     version_match = re.search(r"\d+\.\d+\.\d+", generator.get("version", ""))
     version = version_match.group(0) if version_match else "unknown"
@@ -293,7 +334,7 @@ def read_vasprun(path: str | Path, *, electronic: bool = True, partial: bool = F
         raise MalformedFileError(path, f"{step}: energy block lacks {exc.args[0]}") from None
     quirk = abs(e_0 - ionic.get("e_0_energy", e_0)) > 1e-6
 
-    n_sc = data.count(b"<scstep>", calc_start, calc_end)
+    n_sc = _count(data, b"<scstep>", calc_start, calc_end)
     previous = data.rfind(b"</scstep>", calc_start, sc_start)
     change = None
     if previous >= 0:
@@ -374,7 +415,7 @@ def _read_electronic(
     eig = _span(data, b"eigenvalues", start, end, path)
     nk = 0 if result.kpoints is None else len(result.kpoints)
     if eig and nk:
-        nspin = data.count(b'comment="spin', *eig)
+        nspin = _count(data, b'comment="spin', *eig)
         table = _table(data, *eig, 2, path, "eigenvalues")
         if nspin == 0 or table.shape[0] % (nspin * nk):
             raise MalformedFileError(
@@ -386,7 +427,7 @@ def _read_electronic(
         return
     total = _span(data, b"total", *dos_span, path)
     if total:
-        nspin = data.count(b'comment="spin', *total)
+        nspin = _count(data, b'comment="spin', *total)
         table = _table(data, *total, 3, path, "total DOS").reshape(nspin, -1, 3)
         result.dos_energies = table[0, :, 0].copy()
         result.dos_total, result.dos_integrated = table[..., 1].copy(), table[..., 2].copy()
@@ -394,7 +435,7 @@ def _read_electronic(
     if part:
         fields = re.findall(rb"<field>\s*([^<]*?)\s*</field>", data[part[0] : data.find(b"<set>", *part)])
         orbitals = [f.decode() for f in fields[1:]]
-        nions = data.count(b'comment="ion ', *part)
+        nions = _count(data, b'comment="ion ', *part)
         table = _table(data, *part, len(fields), path, "projected DOS")
         result.pdos = table.reshape(nions, -1, result.dos_energies.size, len(fields))[..., 1:].copy()
         result.pdos_orbitals = orbitals

@@ -29,16 +29,21 @@ from cztflow.analysis.errors import (
 from cztflow.analysis.poscar import read_poscar_header
 from cztflow.analysis.textfile import COMPRESSIONS, read_bytes
 
-try:  # the compiled fast path; without numba every block takes the general path
-    from cztflow.analysis.fastgrid import parse_fixed
-except ImportError:  # pragma: no cover - numba is a dependency
-    parse_fixed = None
 
-__all__ = ["VolumetricData", "planar_average", "read_volumetric"]
+def _compiled():
+    """The compiled fast path (imported on first use: numba costs ~0.2 s to load), or None."""
+    try:
+        from cztflow.analysis import fastgrid
+    except ImportError:  # pragma: no cover - numba is a dependency
+        return None
+    return fastgrid
+
+
+__all__ = ["VolumetricData", "planar_average", "read_planar_average", "read_volumetric"]
 
 _SLICE = 16 << 20
 _HEAD = 4 << 20  # the structure header of even a 10 000-atom cell fits
-_FAST_MIN = 100_000  # below this many values the compiled path is not worth its start-up
+_FAST_MIN = 2_000_000  # below this many values (36 MB) loading the compiled path costs more than it saves
 
 
 @dataclass
@@ -126,9 +131,10 @@ def _general_block(buf: np.ndarray, offset: int, size: int, path: Path, which: i
 
 def _block(buf: np.ndarray, offset: int, size: int, path: Path, which: int) -> tuple[np.ndarray, int]:
     """One grid block: the compiled fixed-width path when the layout allows, else the general one."""
-    if parse_fixed is not None and size >= _FAST_MIN:
+    fast = _compiled() if size >= _FAST_MIN else None
+    if fast is not None:
         out = np.empty(size)
-        end = parse_fixed(buf, offset, size, out)
+        end = fast.parse_fixed(buf, offset, size, out)
         if end is not None:
             return out, end
     return _general_block(buf, offset, size, path, which)
@@ -158,6 +164,24 @@ def _open_buffer(path: Path) -> tuple[np.ndarray, list]:
     return np.frombuffer(mapped, dtype=np.uint8), [mapped, handle]
 
 
+def _header(buf: np.ndarray, path: Path) -> tuple[np.ndarray, list, np.ndarray, tuple[int, int, int], int]:
+    """Structure, grid and the offset of the first grid value."""
+    head = io.BytesIO(bytes(buf[:_HEAD]))
+    lattice, species, frac = read_poscar_header(head, path)
+    grid_line = head.readline()
+    while grid_line and not grid_line.strip():
+        grid_line = head.readline()
+    return lattice, species, frac, _parse_grid(grid_line, path), head.tell()
+
+
+def _release(buf: np.ndarray, resources: list) -> None:
+    """Unmap and close; a traceback may still hold a view, then garbage collection unmaps."""
+    del buf
+    for resource in resources:
+        with contextlib.suppress(BufferError):
+            resource.close()
+
+
 def read_volumetric(path: str | Path, *, max_blocks: int = 4) -> VolumetricData:
     """Read a LOCPOT, CHGCAR, CHG, PARCHG or ELFCAR (plain, .gz, .bz2 or .xz).
 
@@ -178,13 +202,7 @@ def read_volumetric(path: str | Path, *, max_blocks: int = 4) -> VolumetricData:
     path = Path(path)
     buf, resources = _open_buffer(path)
     try:
-        head = io.BytesIO(bytes(buf[:_HEAD]))
-        lattice, species, frac = read_poscar_header(head, path)
-        grid_line = head.readline()
-        while grid_line and not grid_line.strip():
-            grid_line = head.readline()
-        grid = _parse_grid(grid_line, path)
-        offset = head.tell()
+        lattice, species, frac, grid, offset = _header(buf, path)
         size = grid[0] * grid[1] * grid[2]
         pattern = re.compile(rb"(?m)^\s*" + rb"\s+".join(str(n).encode() for n in grid) + rb"[ \t]*\r?\n")
         blocks = []
@@ -198,11 +216,35 @@ def read_volumetric(path: str | Path, *, max_blocks: int = 4) -> VolumetricData:
                 break
             offset = found
     finally:
+        _release(buf, resources)
         del buf
-        for resource in resources:
-            with contextlib.suppress(BufferError):  # a traceback still holds a view; GC unmaps it
-                resource.close()
     return VolumetricData(path=path, lattice=lattice, species=species, frac=frac, grid=grid, blocks=blocks)
+
+
+def read_planar_average(path: str | Path) -> tuple[VolumetricData, np.ndarray]:
+    """The structure of a volumetric file and the planar average of its first block along c.
+
+    For a fixed-width file the planes are summed while the text is converted, without
+    building the grid (``blocks`` is then empty); otherwise the grid is read and averaged.
+
+    Raises
+    ------
+    VaspOutputError
+        As :func:`read_volumetric`.
+    """
+    path = Path(path)
+    buf, resources = _open_buffer(path)
+    try:
+        lattice, species, frac, grid, offset = _header(buf, path)
+        fast = _compiled() if grid[0] * grid[1] * grid[2] >= _FAST_MIN else None
+        means = fast.plane_means_fixed(buf, offset, grid[0] * grid[1], grid[2]) if fast else None
+    finally:
+        _release(buf, resources)
+        del buf
+    if means is not None:
+        return VolumetricData(path, lattice, species, frac, grid, []), means
+    data = read_volumetric(path, max_blocks=1)
+    return data, planar_average(data.data)
 
 
 def planar_average(data: np.ndarray, axis: int = 2) -> np.ndarray:

@@ -108,8 +108,9 @@ def _incar_overrides(raw: Any, source: str) -> list[tuple[tuple[str, ...], dict[
 class _Builder:
     """Turns a parsed spec into nodes."""
 
-    def __init__(self, spec: Mapping[str, Any], source: str, protocol: Protocol,
-                 deviations: tuple[Deviation, ...]) -> None:
+    def __init__(
+        self, spec: Mapping[str, Any], source: str, protocol: Protocol, deviations: tuple[Deviation, ...]
+    ) -> None:
         self.spec, self.source, self.protocol = spec, source, protocol
         self.deviations = deviations
         self.structures: dict[str, Built] = {}
@@ -131,19 +132,38 @@ class _Builder:
         for patterns, extra in self.overrides:
             if any(fnmatch.fnmatchcase(node_id, p) for p in patterns):
                 tags.update(extra)
-        return {"protocol": self.protocol, "deviations": self.deviations, "node": node_id,
-                "user_incar_settings": tags}
+        return {
+            "protocol": self.protocol,
+            "deviations": self.deviations,
+            "node": node_id,
+            "user_incar_settings": tags,
+        }
 
-    def add(self, node_id: str, kind: str, system: str, cls: type[ProtocolInputSet],
-            deps: list[str] | None = None, seed: dict | None = None, extra: dict | None = None,
-            **kwargs: Any) -> Node:
+    def add(
+        self,
+        node_id: str,
+        kind: str,
+        system: str,
+        cls: type[ProtocolInputSet],
+        deps: list[str] | None = None,
+        seed: dict | None = None,
+        extra: dict | None = None,
+        **kwargs: Any,
+    ) -> Node:
         if node_id in self.nodes:
             raise ValueError(f"{self.source}: node {node_id} is listed twice")
         for dep in deps or []:
             if dep not in self.nodes:
                 raise ValueError(f"{self.source}: {node_id} needs {dep}, which the spec does not include")
-        node = Node(node_id, kind, system, list(deps or []), cls(**kwargs, **self.settings(node_id)),
-                    dict(seed or {}), dict(extra or {}))
+        node = Node(
+            node_id,
+            kind,
+            system,
+            list(deps or []),
+            cls(**kwargs, **self.settings(node_id)),
+            dict(seed or {}),
+            dict(extra or {}),
+        )
         self.nodes[node_id] = node
         return node
 
@@ -162,8 +182,14 @@ class _Builder:
             raise ValueError(f"{self.source}: {substrate} has no adsorption sites in the study (study.yaml)")
         found = list(adsorbates(self.structures[substrate], options[substrate] or {}))
         for built in found:
-            self.add(f"relax/{built.name}", "relax", built.name, SlabRelaxSet, structure=built.structure,
-                     extra={"substrate": substrate, "site": built.args["site"]})
+            self.add(
+                f"relax/{built.name}",
+                "relax",
+                built.name,
+                SlabRelaxSet,
+                structure=built.structure,
+                extra={"substrate": substrate, "site": built.args["site"]},
+            )
 
     def migration(self, substrate: str) -> None:
         hops = study().get("migration", {})
@@ -175,26 +201,57 @@ class _Builder:
             raise ValueError(f"{self.source}: migration on {substrate} needs it under 'adsorption'")
         images = [b.structure for b in migration_path(self.structures[substrate], hops[substrate])]
         final = f"relax/{substrate}-K-{site}-hop"
-        self.add(final, "relax", substrate, SlabRelaxSet, structure=images[-1],
-                 extra={"substrate": substrate, "site": f"{site}'"})
-        self.add(f"neb/{substrate}", "neb", substrate, CINEBSet, deps=[initial, final], images=images,
-                 seed={"initial": initial, "final": final, "how": "CONTCARs of both ends, IDPP images, "
-                       "end-point OUTCARs copied into 00 and the last folder"},
-                 extra={"substrate": substrate, "site": site})
+        self.add(
+            final,
+            "relax",
+            substrate,
+            SlabRelaxSet,
+            structure=images[-1],
+            extra={"substrate": substrate, "site": f"{site}'"},
+        )
+        self.add(
+            f"neb/{substrate}",
+            "neb",
+            substrate,
+            CINEBSet,
+            deps=[initial, final],
+            images=images,
+            seed={
+                "initial": initial,
+                "final": final,
+                "how": "CONTCARs of both ends, IDPP images, "
+                "end-point OUTCARs copied into 00 and the last folder",
+            },
+            extra={"substrate": substrate, "site": site},
+        )
 
     def after_relax(self, name: str, group: str, kind: str, cls: type[ProtocolInputSet]) -> Node:
         self.structure(name, group)
         parent = f"relax/{name}"
         if parent not in self.nodes:
             raise ValueError(f"{self.source}: {group} of {name} needs it under 'relax'")
-        return self.add(f"{kind}/{name}", kind, name, cls, deps=[parent],
-                        seed={"from": parent, "how": "CONTCAR"}, structure=self.structures[name].structure)
+        return self.add(
+            f"{kind}/{name}",
+            kind,
+            name,
+            cls,
+            deps=[parent],
+            seed={"from": parent, "how": "CONTCAR"},
+            structure=self.structures[name].structure,
+        )
 
     def electronic(self, name: str) -> None:
         scf = self.after_relax(name, "electronic", "static", StaticSet)
         for kind, cls in (("bands", BandStructureSet), ("dos", DosSet)):
-            self.add(f"{kind}/{name}", kind, name, cls, deps=[scf.id], structure=scf.input_set.structure,
-                     seed={"from": scf.id, "how": "POSCAR and CHGCAR (ICHARG = 11)"})
+            self.add(
+                f"{kind}/{name}",
+                kind,
+                name,
+                cls,
+                deps=[scf.id],
+                structure=scf.input_set.structure,
+                seed={"from": scf.id, "how": "POSCAR and CHGCAR (ICHARG = 11)"},
+            )
 
     def chgdiff(self, whole: str, parts: list[str]) -> None:
         self.structure(whole, "chgdiff")
@@ -204,9 +261,16 @@ class _Builder:
         if not isinstance(parts, list) or len(parts) < 2:
             raise ValueError(f"{self.source}: chgdiff {whole}: give at least two blocks, e.g. [cote2, znte]")
         s = self.structures[whole].structure
-        first = self.add(f"chgdiff/{whole}/whole", "chgdiff", whole, ChargeDensitySet, deps=[parent],
-                         seed={"from": parent, "how": "CONTCAR"}, structure=s,
-                         extra={"group": whole, "role": "whole", "parts": parts})
+        first = self.add(
+            f"chgdiff/{whole}/whole",
+            "chgdiff",
+            whole,
+            ChargeDensitySet,
+            deps=[parent],
+            seed={"from": parent, "how": "CONTCAR"},
+            structure=s,
+            extra={"group": whole, "role": "whole", "parts": parts},
+        )
         grid = first.input_set.pinned_grid()
         dipol = first.input_set.incar.get("DIPOL")
         for block in parts:
@@ -214,9 +278,17 @@ class _Builder:
                 part = blocks_only(s, [block])
             except ValueError as exc:
                 raise ValueError(f"{self.source}: chgdiff {whole}: {exc}") from None
-            node = self.add(f"chgdiff/{whole}/{block}", "chgdiff", whole, ChargeDensitySet, deps=[parent],
-                            seed={"from": parent, "how": f"CONTCAR, block {block} only, same cell"},
-                            structure=part, fft_grid=grid, extra={"group": whole, "role": "part"})
+            node = self.add(
+                f"chgdiff/{whole}/{block}",
+                "chgdiff",
+                whole,
+                ChargeDensitySet,
+                deps=[parent],
+                seed={"from": parent, "how": f"CONTCAR, block {block} only, same cell"},
+                structure=part,
+                fft_grid=grid,
+                extra={"group": whole, "role": "part"},
+            )
             if dipol is not None:  # one dipole plane for the whole triplet
                 node.input_set.user_incar_settings["DIPOL"] = dipol
 
@@ -265,8 +337,9 @@ def load_campaign(path: str | Path) -> Campaign:
         b.electronic(name)
     chgdiff = spec.get("chgdiff") or {}
     if not isinstance(chgdiff, Mapping):
-        raise ValueError(f"{source}: 'chgdiff' must map a system to its blocks, "
-                         "e.g. cote2-znte: [cote2, znte]")
+        raise ValueError(
+            f"{source}: 'chgdiff' must map a system to its blocks, e.g. cote2-znte: [cote2, znte]"
+        )
     for whole, parts in chgdiff.items():
         b.chgdiff(whole, parts)
     return Campaign(

@@ -224,8 +224,9 @@ class ProtocolInputSet(VaspInputSet):
     def poscar(self) -> Poscar:
         """POSCAR with sites grouped as the POTCARs are, and the builder's selective dynamics."""
         s = self.ordered
-        return Poscar(s, comment=self.poscar_comment(),
-                      selective_dynamics=s.site_properties.get("selective_dynamics"))
+        return Poscar(
+            s, comment=self.poscar_comment(), selective_dynamics=s.site_properties.get("selective_dynamics")
+        )
 
     @property
     def potcar_symbols(self) -> list[str]:
@@ -303,7 +304,9 @@ class WorkFunctionSet(ProtocolInputSet):
     calc: ClassVar[str] = "workfunction"
 
     requires: ClassVar[tuple[str, str] | None] = (
-        "slab", "a work function needs a slab with vacuum along the third vector")
+        "slab",
+        "a work function needs a slab with vacuum along the third vector",
+    )
 
 
 @dataclass

@@ -86,8 +86,11 @@ class CINEBSet(ProtocolInputSet):
                     )
             ends.append(Poscar.from_file(folder / "CONTCAR").structure)
         images = neb_path(ends[0], ends[1])
-        return cls(images=images, endpoint_outcars=(Path(initial_dir) / "OUTCAR", Path(final_dir) / "OUTCAR"),
-                   **kwargs)
+        return cls(
+            images=images,
+            endpoint_outcars=(Path(initial_dir) / "OUTCAR", Path(final_dir) / "OUTCAR"),
+            **kwargs,
+        )
 
     def calc_tags(self) -> dict[str, Any]:
         tags = super().calc_tags()
@@ -100,8 +103,9 @@ class CINEBSet(ProtocolInputSet):
         for i, image in enumerate(self.images):
             ordered = vasp_order(image)
             comment = f"{self.node or ordered.reduced_formula} image {i:02d}"
-            poscar = Poscar(ordered, comment=comment,
-                            selective_dynamics=ordered.site_properties.get("selective_dynamics"))
+            poscar = Poscar(
+                ordered, comment=comment, selective_dynamics=ordered.site_properties.get("selective_dynamics")
+            )
             out[f"{i:02d}/POSCAR"] = poscar.get_str(significant_figures=10)
         if self.endpoint_outcars:
             last = len(self.images) - 1

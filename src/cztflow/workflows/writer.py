@@ -95,8 +95,9 @@ def _write_files(folder: Path, files: dict[str, str], only: list[str] | None = N
         tmp.replace(target)
 
 
-def write_campaign(campaign: Campaign, outdir: str | Path, *, potcar_spec: bool | None = None,
-                   progress: Any = None) -> WriteReport:
+def write_campaign(
+    campaign: Campaign, outdir: str | Path, *, potcar_spec: bool | None = None, progress: Any = None
+) -> WriteReport:
     """Write every node's folder under ``outdir`` and ``outdir/campaign.json``.
 
     Parameters
@@ -121,8 +122,11 @@ def write_campaign(campaign: Campaign, outdir: str | Path, *, potcar_spec: bool 
     for node in campaign.nodes.values():
         files = node.input_set.files(potcar_spec=potcar_spec)
         folder = outdir / node.id
-        changed = [name for name, text in files.items()
-                   if not (folder / name).is_file() or (folder / name).read_text(encoding="utf-8") != text]
+        changed = [
+            name
+            for name, text in files.items()
+            if not (folder / name).is_file() or (folder / name).read_text(encoding="utf-8") != text
+        ]
         if not folder.exists():
             _write_files(folder, files)
             report.new.append(node.id)
@@ -150,8 +154,11 @@ def write_campaign(campaign: Campaign, outdir: str | Path, *, potcar_spec: bool 
         "spec": Path(campaign.spec_file).name,
         "spec_hash": campaign.spec_hash,
         "cztflow": __version__,
-        "protocol": {"name": campaign.protocol.name, "hash": campaign.protocol.hash,
-                     "paper": campaign.protocol.paper},
+        "protocol": {
+            "name": campaign.protocol.name,
+            "hash": campaign.protocol.hash,
+            "paper": campaign.protocol.paper,
+        },
         "deviations": [d.as_dict() for d in campaign.deviations],
         "stale": report.stale,
         "nodes": records,
