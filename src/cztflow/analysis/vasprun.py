@@ -321,11 +321,11 @@ def _read(data, path: Path, *, electronic: bool, partial: bool) -> Vasprun:
         raise UnfinishedRunError(path, f"ionic step {complete_calcs} has no SCF iteration")
     sc_start = data.rfind(b"<scstep>", calc_start, last_sc)
     step = f"ionic step {complete_calcs}"
-    _check_step(data, calc_start, calc_end, path, step)
     scf = _energies(data, sc_start, last_sc, path, f"last SCF iteration of {step}")
     ionic_span = _span(data, b"energy", last_sc, calc_end, path)
     if ionic_span is None:
         raise MalformedFileError(path, f"{step} has no <energy> block")
+    _check_step(data, calc_start, ionic_span[1] + len(b"</energy>"), path, step)  # DOS: shape-checked
     ionic = _energies(data, *ionic_span, path, step)
     try:
         e_fr, e_wo = ionic["e_fr_energy"], ionic["e_wo_entrp"]
