@@ -108,3 +108,28 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
+
+
+def neb_tree(root: Path, energies: list[float], tangents: list[float], *, reached: bool = True) -> Path:
+    """A VTST CI-NEB folder 00 … N: one K atom moving 0.3 of an 8 Å cell past a Zn atom.
+
+    Each image has a POSCAR and an OUTCAR with the given energy (sigma → 0) and, for the
+    intermediate images, the given tangential force.
+    """
+    lattice = np.diag([8.0, 8.0, 20.0])
+    n = len(energies)
+    for i, (energy, tangent) in enumerate(zip(energies, tangents, strict=True)):
+        frac = np.array([[0.5, 0.5, 0.5], [0.1 + 0.3 * i / (n - 1), 0.2, 0.6]])
+        folder = root / f"{i:02d}"
+        write(folder / "POSCAR", poscar_text({"Zn": 1, "K": 1}, lattice, frac))
+        text = outcar_text(
+            species={"Zn": 1, "K": 1},
+            lattice=lattice,
+            frac=frac,
+            energies=[energy],
+            ibrion=3,
+            tangent=None if i in (0, n - 1) else tangent,
+            reached=reached,
+        )
+        write(folder / "OUTCAR", text)
+    return root

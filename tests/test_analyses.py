@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fakes import outcar_text, poscar_text, volumetric_text, write
+from fakes import neb_tree, outcar_text, volumetric_text, write
 
 from cztflow.analysis.adsorption import adsorption_energy, most_stable
 from cztflow.analysis.chgdiff import charge_difference
@@ -109,31 +109,8 @@ def test_adsorption_refuses_bad_compositions_references_and_unconverged_runs():
 # ---- NEB --------------------------------------------------------------------------------------------------
 
 
-def _band(root: Path, energies: list[float], tangents: list[float], *, reached: bool = True) -> Path:
-    lattice = np.diag([8.0, 8.0, 20.0])
-    n = len(energies)
-    for i, (energy, tangent) in enumerate(zip(energies, tangents, strict=True)):
-        frac = np.array([[0.5, 0.5, 0.5], [0.1 + 0.3 * i / (n - 1), 0.2, 0.6]])
-        folder = root / f"{i:02d}"
-        write(folder / "POSCAR", poscar_text({"Zn": 1, "K": 1}, lattice, frac))
-        is_end = i in (0, n - 1)
-        write(
-            folder / "OUTCAR",
-            outcar_text(
-                species={"Zn": 1, "K": 1},
-                lattice=lattice,
-                frac=frac,
-                energies=[energy],
-                ibrion=3,
-                tangent=None if is_end else tangent,
-                reached=reached,
-            ),
-        )
-    return root
-
-
 def test_neb_barriers_climbing_image_and_spline(tmp_path):
-    band = read_neb(_band(tmp_path / "neb", [-10.0, -9.8, -9.6, -9.75, -10.1], [0, -0.5, 0.0, 0.4, 0]))
+    band = read_neb(neb_tree(tmp_path / "neb", [-10.0, -9.8, -9.6, -9.75, -10.1], [0, -0.5, 0.0, 0.4, 0]))
     result = analyze_neb(band)
     assert result.energies.tolist() == pytest.approx([0, 0.2, 0.4, 0.25, -0.1])
     assert result.barrier_forward == pytest.approx(0.4) and result.barrier_reverse == pytest.approx(0.5)
@@ -149,7 +126,7 @@ def test_neb_barriers_climbing_image_and_spline(tmp_path):
 
 def test_neb_flags_climbing_image_off_the_maximum_and_unconverged_images(tmp_path):
     band = read_neb(
-        _band(tmp_path / "neb", [-10.0, -9.7, -9.6, -9.9, -10.0], [0, -2.0, -3.0, 2.0, 0], reached=False)
+        neb_tree(tmp_path / "neb", [-10.0, -9.7, -9.6, -9.9, -10.0], [0, -2.0, -3.0, 2.0, 0], reached=False)
     )
     result = analyze_neb(band)
     assert not result.converged
@@ -183,7 +160,7 @@ def test_neb_real_vtst_images_with_endpoint_relaxations(vasp_outputs, tmp_path):
 
 def test_neb_endpoints_from_campaign_json(tmp_path):
     root = tmp_path / "campaign"
-    _band(root / "neb" / "zn", [-10.0, -9.8, -9.6, -9.75, -10.1], [0, -0.5, 0.0, 0.4, 0])
+    neb_tree(root / "neb" / "zn", [-10.0, -9.8, -9.6, -9.75, -10.1], [0, -0.5, 0.0, 0.4, 0])
     for end in ("00", "04"):
         (root / "neb" / "zn" / end / "OUTCAR").unlink()
     lattice = np.diag([8.0, 8.0, 20.0])
@@ -208,7 +185,7 @@ def test_neb_endpoints_from_campaign_json(tmp_path):
     assert analyze_neb(band).barrier_reverse == pytest.approx(0.5)
 
 
-def test_neb_identical_images_have_no_band(vasp_outputs, tmp_path):
+def test_neb_identical_images_have_noneb_tree(vasp_outputs, tmp_path):
     neb = tmp_path / "neb"
     shutil.copytree(vasp_outputs / "neb/NH3_inversion_vasp620", neb)
     for end in ("00", "04"):

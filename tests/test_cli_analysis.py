@@ -7,7 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
-from fakes import outcar_text, poscar_text, volumetric_text, write
+from fakes import neb_tree, outcar_text, volumetric_text, write
 from typer.testing import CliRunner
 
 from cztflow.cli import app
@@ -47,63 +47,33 @@ def test_parse_table_output(vasp_outputs):
     assert result.exit_code == 0 and "-10.84671647 eV" in result.output
 
 
-def test_analyze_adsorption_json(vasp_outputs):
+def _adsorption_args(vasp_outputs) -> list[str]:
     root = vasp_outputs / "adsorption/O_on_Au100_RPBE_atomate2"
-    data = _json(
-        [
-            "analyze",
-            "adsorption",
-            "--ads",
-            str(root / "03_ads_static_O_on_Au100_conf0"),
-            "--sub",
-            str(root / "02_slab_static_Au100_Au16"),
-            "--ref",
-            str(root / "01_mol_static_O_atom"),
-            "--json",
-        ]
-    )
+    return [
+        "analyze",
+        "adsorption",
+        "--ads",
+        str(root / "03_ads_static_O_on_Au100_conf0"),
+        "--sub",
+        str(root / "02_slab_static_Au100_Au16"),
+        "--ref",
+        str(root / "01_mol_static_O_atom"),
+    ]
+
+
+def test_analyze_adsorption_json(vasp_outputs):
+    data = _json([*_adsorption_args(vasp_outputs), "--json"])
     assert data["adsorption_energy"] == pytest.approx(-2.09767314, abs=1e-8)
     assert data["sites"][0]["reference_kind"] == "atom"
 
 
 def test_analyze_adsorption_rejects_a_wrong_reference(vasp_outputs):
-    root = vasp_outputs / "adsorption/O_on_Au100_RPBE_atomate2"
-    result = runner.invoke(
-        app,
-        [
-            "analyze",
-            "adsorption",
-            "--ads",
-            str(root / "03_ads_static_O_on_Au100_conf0"),
-            "--sub",
-            str(root / "02_slab_static_Au100_Au16"),
-            "--ref",
-            str(root / "01_mol_static_O_atom"),
-            "--ref-kind",
-            "bulk",
-        ],
-    )
+    result = runner.invoke(app, [*_adsorption_args(vasp_outputs), "--ref-kind", "bulk"])
     assert result.exit_code == 2 and "a bulk reference must be a periodic crystal" in result.output
 
 
 def test_analyze_neb_json(tmp_path):
-    lattice = np.diag([8.0, 8.0, 20.0])
-    for i, (energy, tangent) in enumerate(
-        zip([-5.0, -4.8, -4.7, -4.9, -5.1], [0, -0.3, 0, 0.3, 0], strict=True)
-    ):
-        frac = np.array([[0.5, 0.5, 0.5], [0.1 + 0.05 * i, 0.2, 0.6]])
-        write(tmp_path / f"{i:02d}" / "POSCAR", poscar_text({"Zn": 1, "K": 1}, lattice, frac))
-        write(
-            tmp_path / f"{i:02d}" / "OUTCAR",
-            outcar_text(
-                species={"Zn": 1, "K": 1},
-                lattice=lattice,
-                frac=frac,
-                energies=[energy],
-                ibrion=3,
-                tangent=None if i in (0, 4) else tangent,
-            ),
-        )
+    neb_tree(tmp_path, [-5.0, -4.8, -4.7, -4.9, -5.1], [0, -0.3, 0, 0.3, 0])
     data = _json(["analyze", "neb", str(tmp_path), "--json"])
     assert data["energies"] == pytest.approx([0, 0.2, 0.3, 0.1, -0.1])
     assert data["barrier_forward"] == pytest.approx(0.3) and data["barrier_reverse"] == pytest.approx(0.4)
