@@ -404,3 +404,20 @@ def test_compiled_path_falls_back_to_precise_errors(tmp_path, compiled_for_small
         read_volumetric(write(tmp_path / "over" / "LOCPOT", "\n".join(fields)))
     with pytest.raises(TruncatedFileError, match=r"grid block 1 ends after 1199\d\d of 120000 values"):
         read_volumetric(write(tmp_path / "cut" / "LOCPOT", text[: len(text) - 500]))
+
+
+def test_bare_three_digit_exponents_are_restored(tmp_path):
+    from cztflow.analysis.textfile import floats
+
+    assert floats(b"0.1-100 -1.234-5.678 1.5-123.4 2.0D-03", "f", "t").tolist() == [
+        1e-101,
+        -1.234,
+        -5.678,
+        1.5,
+        -123.4,
+        0.002,
+    ]
+    text = volumetric_text({"K": 1}, np.eye(3) * 4, np.zeros((1, 3)), np.ones((4, 4, 4)))
+    path = write(tmp_path / "CHGCAR", text.replace(" 0.10000000000E+01", " 0.12345678901-100", 1))
+    data = read_volumetric(path)
+    assert data.data[0, 0, 0] == pytest.approx(0.12345678901e-100, rel=1e-12) and data.data[1, 0, 0] == 1.0

@@ -2,8 +2,9 @@
 
 VASP prints numbers with fixed-width Fortran formats. Two things go wrong with them: a
 value too wide for its field is printed as ``*****`` (an *overflow*), and two negative
-numbers can touch (``-1.234-5.678``, a *fused* pair). :func:`floats` reads both cases
-correctly: it splits fused numbers and refuses overflowed ones.
+numbers can touch (``-1.234-5.678``, a *fused* pair); and a three-digit exponent loses its E
+(``0.12345678901-100``). :func:`floats` reads all three correctly: it splits fused
+numbers, restores bare exponents and refuses overflowed fields.
 """
 
 from __future__ import annotations
@@ -25,14 +26,24 @@ from cztflow.analysis.errors import (
     TruncatedFileError,
 )
 
-__all__ = ["COMPRESSIONS", "find_output", "floats", "open_binary", "read_bytes", "row_floats"]
+__all__ = [
+    "COMPRESSIONS",
+    "find_output",
+    "fix_bare_exponents",
+    "floats",
+    "open_binary",
+    "read_bytes",
+    "row_floats",
+]
 
 #: File suffixes read transparently, with their openers.
 COMPRESSIONS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 
 #: A Fortran real: a sign, digits with a decimal point, an optional exponent. Because every
 #: real has a decimal point, fused numbers such as ``-1.5-2.5`` split correctly.
-_REAL = re.compile(rb"[-+]?(?:\d+\.\d*|\.\d+)(?:[EeDd][-+]?\d+)?|[-+]?\d+")
+_REAL = re.compile(rb"[-+]?(?:\d+\.\d*|\.\d+)(?:[EeDd][-+]?\d+|[-+]\d{3}(?![\d.]))?|[-+]?\d+")
+#: Fortran drops the E of a three-digit exponent: 0.12345678901-100 is 0.12345678901E-100.
+_BARE_EXPONENT = re.compile(rb"(\d)([-+]\d{3})(?![\d.])")
 _OVERFLOW = re.compile(rb"\*{3,}")
 
 
@@ -103,6 +114,11 @@ def find_output(folder: str | Path, name: str) -> Path:
     return max(found, key=relax_number)
 
 
+def fix_bare_exponents(text: bytes) -> bytes:
+    """Restore the E that Fortran drops from three-digit exponents (``0.1-100`` → ``0.1E-100``)."""
+    return _BARE_EXPONENT.sub(rb"\1E\2", text)
+
+
 def floats(text: bytes, path: str | Path, what: str) -> np.ndarray:
     """Every real number in ``text``, fused pairs split.
 
@@ -120,7 +136,12 @@ def floats(text: bytes, path: str | Path, what: str) -> np.ndarray:
     """
     if _OVERFLOW.search(text):
         raise OverflowFieldError(path, f"{what}: a field overflowed (*****), its value is lost")
-    return np.array([float(m.replace(b"D", b"E").replace(b"d", b"e")) for m in _REAL.findall(text)])
+    return np.array(
+        [
+            float(_BARE_EXPONENT.sub(rb"\1E\2", m.replace(b"D", b"E").replace(b"d", b"e")))
+            for m in _REAL.findall(text)
+        ]
+    )
 
 
 def row_floats(text: bytes, ncols: int, path: str | Path, what: str) -> np.ndarray:

@@ -27,7 +27,7 @@ from cztflow.analysis.errors import (
     TruncatedFileError,
 )
 from cztflow.analysis.poscar import read_poscar_header
-from cztflow.analysis.textfile import COMPRESSIONS, read_bytes
+from cztflow.analysis.textfile import COMPRESSIONS, fix_bare_exponents, read_bytes
 
 
 def _compiled():
@@ -111,6 +111,8 @@ def _general_block(buf: np.ndarray, offset: int, size: int, path: Path, which: i
         newlines = np.flatnonzero(np.frombuffer(text, dtype=np.uint8) == 10)
         if len(newlines) >= lines_needed:
             text = text[: newlines[lines_needed - 1] + 1]
+        if b"-1" in text or b"+1" in text:  # only a bare three-digit exponent needs fixing
+            text = fix_bare_exponents(text)
         try:
             values = np.fromstring(text, sep=" ") if text.strip() else np.empty(0)
         except ValueError:
