@@ -337,3 +337,13 @@ def test_charge_difference_refuses_mismatched_grids(tmp_path):
     b = read_volumetric(_chgcar(tmp_path / "B", {"Te": 1}, frac + 0.2, np.ones((2, 2, 8))))
     with pytest.raises(AnalysisError, match=r"A grid \(2, 2, 10\) differs from AB grid \(2, 2, 8\)"):
         charge_difference(ab, a, b)
+
+
+def test_neb_image_without_vtst_tangent_is_refused(tmp_path):
+    from cztflow.analysis.errors import MalformedFileError
+
+    neb = neb_tree(tmp_path / "neb", [-10.0, -9.8, -9.6, -9.75, -10.1], [0, -0.5, 0.0, 0.4, 0])
+    text = (neb / "02" / "OUTCAR").read_text()
+    (neb / "02" / "OUTCAR").write_text("\n".join(x for x in text.splitlines() if "NEB: projections" not in x))
+    with pytest.raises(MalformedFileError, match=r"02/OUTCAR: no 'NEB: projections on to tangent' line"):
+        read_neb(neb)

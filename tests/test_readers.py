@@ -22,7 +22,7 @@ from cztflow.analysis.errors import (
     VaspOutputError,
 )
 from cztflow.analysis.oszicar import read_oszicar
-from cztflow.analysis.outcar import neb_tangent_force, read_outcar
+from cztflow.analysis.outcar import read_outcar
 from cztflow.analysis.textfile import find_output
 from cztflow.analysis.vasprun import read_vasprun
 from cztflow.analysis.volumetric import planar_average, read_volumetric
@@ -90,9 +90,7 @@ def test_outcar_reads_version_species_forces_and_free_energy(vasp_outputs):
     assert run.forces.shape == (4, 3)
     assert run.max_force < 0.03  # EDIFFG = -0.02 was reached (with the NEB spring removed)
     assert run.electronic_steps == 3
-    assert neb_tangent_force(vasp_outputs / "neb/NH3_inversion_vtst_vasp544/02/OUTCAR") == pytest.approx(
-        -0.000001
-    )
+    assert run.tangent_force == pytest.approx(-0.000001)
 
 
 def test_outcar_spin_polarised_magnetisation(vasp_outputs):

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from cztflow.analysis.errors import AnalysisError, MissingOutputError
-from cztflow.analysis.outcar import neb_tangent_force, read_outcar
+from cztflow.analysis.errors import AnalysisError, MalformedFileError, MissingOutputError
+from cztflow.analysis.outcar import read_outcar
 from cztflow.analysis.poscar import read_poscar
 from cztflow.analysis.run import RunSummary
 from cztflow.analysis.textfile import find_output
@@ -207,12 +207,14 @@ def read_neb(
         outcar = find_output(folder, "OUTCAR")
         run: RunSummary = read_outcar(outcar)
         climbing = str(run.parameters.get("LCLIMB", "T")).upper().lstrip(".").startswith("T")
+        if run.tangent_force is None:
+            raise MalformedFileError(outcar, "no 'NEB: projections on to tangent' line: not a VTST NEB image")
         lattice, frac = _geometry(folder)
         images.append(
             NebImage(
                 index,
                 run.final_energy,
-                neb_tangent_force(outcar),
+                run.tangent_force,
                 lattice,
                 frac,
                 run.converged,

@@ -18,7 +18,7 @@ from cztflow.analysis.errors import MalformedFileError, TruncatedFileError, Unfi
 from cztflow.analysis.run import RunSummary, convergence_issues
 from cztflow.analysis.textfile import floats, read_bytes, row_floats
 
-__all__ = ["neb_tangent_force", "read_outcar"]
+__all__ = ["read_outcar"]
 
 _IONIC_HEADING = b"FREE ENERGIE OF THE ION-ELECTRON SYSTEM (eV)"
 _TOTEN = re.compile(rb"free  energy   TOTEN\s*=\s*(\S+)")
@@ -202,28 +202,21 @@ def read_outcar(path: str | Path) -> RunSummary:
         forces=forces,
         parameters=params,
         magnetization=magnetization,
+        tangent_force=_tangent_force(data, path),
         issues=issues,
     )
 
 
-def neb_tangent_force(path: str | Path) -> float:
-    """The true force projected on the band tangent in the last step of a VTST image (eV/Å).
+def _tangent_force(data: bytes, path: Path) -> float | None:
+    """REAL value of the last ``NEB: projections on to tangent (spring, REAL)`` line, or None.
 
-    It is the REAL value of the last ``NEB: projections on to tangent (spring, REAL)`` line;
-    the energy gradient along the band is its negative.
-
-    Raises
-    ------
-    MalformedFileError
-        If the OUTCAR has no such line (not a VTST CI-NEB image).
+    It is the true force projected on the band tangent (eV/Å), written by VTST for each
+    intermediate image; the energy gradient along the band is its negative.
     """
-    path = Path(path)
-    data = read_bytes(path)
     at = data.rfind(b"NEB: projections on to tangent (spring, REAL)")
     if at < 0:
-        raise MalformedFileError(path, "no 'NEB: projections on to tangent' line: not a VTST NEB image")
-    line = data[at + 46 : data.find(b"\n", at)]
-    values = floats(line, path, "NEB tangent projections")
+        return None
+    values = floats(data[at + 46 : data.find(b"\n", at)], path, "NEB tangent projections")
     if values.size != 2:
         raise MalformedFileError(path, f"NEB tangent line has {values.size} numbers, expected 2")
     return float(values[1])

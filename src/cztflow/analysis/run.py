@@ -49,6 +49,9 @@ class RunSummary:
         NELM, NSW, IBRION, EDIFF, EDIFFG, ISPIN, ISMEAR, SIGMA and others as the run used them.
     magnetization
         Total magnetic moment (μB) for spin-polarised runs, else None.
+    tangent_force
+        For a VTST NEB image (OUTCAR): the true force projected on the band tangent in the
+        last step (eV/Å), else None.
     """
 
     path: Path
@@ -68,6 +71,7 @@ class RunSummary:
     forces: np.ndarray | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
     magnetization: float | None = None
+    tangent_force: float | None = None
     issues: list[str] = field(default_factory=list)
 
     @property
