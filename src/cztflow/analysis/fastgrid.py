@@ -17,7 +17,6 @@ from numba import njit, prange
 __all__ = ["parse_fixed", "plane_means_fixed"]
 
 _POW10 = np.array([10.0**k for k in range(23)])
-_SCALE = np.array([10**k for k in range(10, -1, -1)], dtype=np.int64)
 
 
 @njit(cache=True, nogil=True)
@@ -75,34 +74,35 @@ def _field(buf, p, end, pow10):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _vasp_e18(buf, p, pow10):  # pragma: no cover - compiled
-    """The exact VASP layout ' 0.DDDDDDDDDDDE+XX' or ' -.DDDDDDDDDDDE+XX' (18 bytes)."""
+def _e18_parts(buf, p):  # pragma: no cover - compiled
+    """Signed 11-digit mantissa and decimal exponent of a VASP E18.11 field; ok=False otherwise."""
     lead = buf[p + 1]
     if buf[p] != 32 or buf[p + 2] != 46 or buf[p + 14] != 69 or (lead != 48 and lead != 45):
-        return np.nan, False
-    # Eleven independent digit products summed as a tree, not a serial multiply-add chain.
-    bad = 0
+        return 0, 0, False
     mantissa = 0
+    bad = False
     for q in range(11):
         d = np.int64(buf[p + 3 + q]) - 48
         bad |= (d < 0) | (d > 9)
-        mantissa += d * _SCALE[q]
-    if bad:
+        mantissa = mantissa * 10 + d
+    e1 = np.int64(buf[p + 16]) - 48
+    e2 = np.int64(buf[p + 17]) - 48
+    sign = buf[p + 15]
+    if bad or e1 < 0 or e1 > 9 or e2 < 0 or e2 > 9 or (sign != 43 and sign != 45):
+        return 0, 0, False
+    exponent = e1 * 10 + e2
+    return (-mantissa if lead == 45 else mantissa), (-exponent if sign == 45 else exponent), True
+
+
+@njit(cache=True, nogil=True)
+def _vasp_e18(buf, p, pow10):  # pragma: no cover - compiled
+    """A VASP E18.11 field as a correctly rounded float (see :func:`_e18_parts`)."""
+    mantissa, exponent, ok = _e18_parts(buf, p)
+    k = exponent - 11
+    if not ok or k > 22 or k < -22:
         return np.nan, False
-    e1 = buf[p + 16] - 48
-    e2 = buf[p + 17] - 48
-    if e1 < 0 or e1 > 9 or e2 < 0 or e2 > 9:
-        return np.nan, False
-    k = e1 * 10 + e2
-    if buf[p + 15] == 45:
-        k = -k
-    elif buf[p + 15] != 43:
-        return np.nan, False
-    k -= 11
-    if k > 22 or k < -22:
-        return np.nan, False
-    value = mantissa * pow10[k] if k >= 0 else mantissa / pow10[-k]
-    return (-value if lead == 45 else value), True
+    value = abs(mantissa) * pow10[k] if k >= 0 else abs(mantissa) / pow10[-k]
+    return (-value if mantissa < 0 else value), True
 
 
 @njit(parallel=True, cache=True)
@@ -176,27 +176,6 @@ def parse_fixed(buf: np.ndarray, start: int, nvalues: int, out: np.ndarray) -> i
     if end > buf.size or _parse_lines(buf, start, nvalues, per_line, width, line_len, out, _POW10):
         return None
     return end + 1 if end < buf.size and buf[end] == 10 else end
-
-
-@njit(cache=True, nogil=True)
-def _e18_parts(buf, p):  # pragma: no cover - compiled
-    """Signed 11-digit mantissa and decimal exponent of a VASP E18.11 field; ok=False otherwise."""
-    lead = buf[p + 1]
-    if buf[p] != 32 or buf[p + 2] != 46 or buf[p + 14] != 69 or (lead != 48 and lead != 45):
-        return 0, 0, False
-    mantissa = 0
-    bad = False
-    for q in range(11):
-        d = np.int64(buf[p + 3 + q]) - 48
-        bad |= (d < 0) | (d > 9)
-        mantissa = mantissa * 10 + d
-    e1 = np.int64(buf[p + 16]) - 48
-    e2 = np.int64(buf[p + 17]) - 48
-    sign = buf[p + 15]
-    if bad or e1 < 0 or e1 > 9 or e2 < 0 or e2 > 9 or (sign != 43 and sign != 45):
-        return 0, 0, False
-    exponent = e1 * 10 + e2
-    return (-mantissa if lead == 45 else mantissa), (-exponent if sign == 45 else exponent), True
 
 
 @njit(parallel=True, cache=True)

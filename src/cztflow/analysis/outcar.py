@@ -71,10 +71,6 @@ def _species(data: bytes, path: Path, nions: int) -> list[str]:
     return species
 
 
-def _last_block(data: bytes, marker: bytes, end: int) -> int:
-    return data.rfind(marker, 0, end)
-
-
 def _forces_block(
     data: bytes, start: int, nions: int, path: Path, step: int
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import bz2
 import gzip
 import lzma
+import mmap
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +33,7 @@ __all__ = [
     "find_output",
     "fix_bare_exponents",
     "floats",
+    "load",
     "open_binary",
     "read_bytes",
     "row_floats",
@@ -72,6 +75,29 @@ def read_bytes(path: str | Path) -> bytes:
             return handle.read()
         except (EOFError, lzma.LZMAError, OSError, ValueError) as exc:
             raise TruncatedFileError(path, f"compressed stream is damaged or cut off ({exc})") from None
+
+
+def load(path: str | Path) -> bytes | mmap.mmap:
+    """The content of ``path`` without a copy when possible: a plain file memory-mapped
+    (read-only; close it when done), a compressed one decompressed into bytes.
+
+    Raises
+    ------
+    MissingOutputError, TruncatedFileError
+        If the file is absent, empty, or a cut compressed stream.
+    """
+    path = Path(path)
+    if path.suffix in COMPRESSIONS:
+        return read_bytes(path)
+    try:
+        with open(path, "rb") as handle:
+            if os.fstat(handle.fileno()).st_size == 0:
+                raise TruncatedFileError(path, "file is empty")
+            return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    except FileNotFoundError:
+        raise MissingOutputError(path, "no such file") from None
+    except IsADirectoryError:
+        raise MissingOutputError(path, "is a folder, not a file") from None
 
 
 def _candidates(folder: Path, name: str) -> Iterator[Path]:

@@ -16,7 +16,6 @@ records whether the stored value differed.
 from __future__ import annotations
 
 import mmap
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,13 +25,12 @@ import numpy as np
 
 from cztflow.analysis.errors import (
     MalformedFileError,
-    MissingOutputError,
     OverflowFieldError,
     TruncatedFileError,
     UnfinishedRunError,
 )
 from cztflow.analysis.run import RunSummary, convergence_issues
-from cztflow.analysis.textfile import COMPRESSIONS, read_bytes
+from cztflow.analysis.textfile import load
 
 __all__ = ["Vasprun", "read_vasprun"]
 
@@ -248,19 +246,6 @@ def _where_cut(data: bytes) -> str:
     return f"inside <{opened[-1].decode()}>" if opened else "before its end"
 
 
-def _load(path: Path):
-    """A plain file memory-mapped (no copy), a compressed one decompressed into bytes."""
-    if path.suffix in COMPRESSIONS:
-        return read_bytes(path)
-    try:
-        with open(path, "rb") as handle:
-            if os.fstat(handle.fileno()).st_size == 0:
-                raise TruncatedFileError(path, "file is empty")
-            return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-    except FileNotFoundError:
-        raise MissingOutputError(path, "no such file") from None
-
-
 def read_vasprun(path: str | Path, *, electronic: bool = True, partial: bool = False) -> Vasprun:
     """Read a vasprun.xml (plain, .gz, .bz2 or .xz).
 
@@ -284,7 +269,7 @@ def read_vasprun(path: str | Path, *, electronic: bool = True, partial: bool = F
         If a block has the wrong shape or a field overflowed.
     """
     path = Path(path)
-    data = _load(path)
+    data = load(path)
     try:
         return _read(data, path, electronic=electronic, partial=partial)
     finally:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import io
 import mmap
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,12 +21,11 @@ import numpy as np
 
 from cztflow.analysis.errors import (
     MalformedFileError,
-    MissingOutputError,
     OverflowFieldError,
     TruncatedFileError,
 )
 from cztflow.analysis.poscar import read_poscar_header
-from cztflow.analysis.textfile import COMPRESSIONS, fix_bare_exponents, read_bytes
+from cztflow.analysis.textfile import fix_bare_exponents, load
 
 
 def _compiled():
@@ -95,6 +93,16 @@ def _parse_grid(grid_line: bytes, path: Path) -> tuple[int, int, int]:
     return nx, ny, nz
 
 
+def _numbers(text: bytes) -> np.ndarray:
+    """NumPy's C parser; only text it refuses is searched for Fortran's bare exponents."""
+    if not text.strip():
+        return np.empty(0)
+    try:
+        return np.fromstring(text, sep=" ")
+    except ValueError:
+        return np.fromstring(fix_bare_exponents(text), sep=" ")
+
+
 def _general_block(buf: np.ndarray, offset: int, size: int, path: Path, which: int) -> tuple[np.ndarray, int]:
     """Read ``size`` values of any whitespace-separated layout; return them and the end offset."""
     out = np.empty(size)
@@ -111,10 +119,8 @@ def _general_block(buf: np.ndarray, offset: int, size: int, path: Path, which: i
         newlines = np.flatnonzero(np.frombuffer(text, dtype=np.uint8) == 10)
         if len(newlines) >= lines_needed:
             text = text[: newlines[lines_needed - 1] + 1]
-        if b"-1" in text or b"+1" in text:  # only a bare three-digit exponent needs fixing
-            text = fix_bare_exponents(text)
         try:
-            values = np.fromstring(text, sep=" ") if text.strip() else np.empty(0)
+            values = _numbers(text)
         except ValueError:
             if b"*" in text:
                 raise OverflowFieldError(path, f"grid block {which}: a value overflowed (*****)") from None
@@ -152,18 +158,9 @@ def _next_grid(buf: np.ndarray, offset: int, pattern: re.Pattern) -> int | None:
 
 
 def _open_buffer(path: Path) -> tuple[np.ndarray, list]:
-    """The file's bytes as a uint8 array: memory-mapped when plain, decompressed otherwise."""
-    if path.suffix in COMPRESSIONS:
-        return np.frombuffer(read_bytes(path), dtype=np.uint8), []
-    try:
-        handle = open(path, "rb")  # noqa: SIM115 - closed by the caller
-    except FileNotFoundError:
-        raise MissingOutputError(path, "no such file") from None
-    if os.fstat(handle.fileno()).st_size == 0:
-        handle.close()
-        raise TruncatedFileError(path, "file is empty")
-    mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-    return np.frombuffer(mapped, dtype=np.uint8), [mapped, handle]
+    """The file's bytes as a uint8 array, and what to close once the array is dropped."""
+    content = load(path)
+    return np.frombuffer(content, dtype=np.uint8), [content] if isinstance(content, mmap.mmap) else []
 
 
 def _header(buf: np.ndarray, path: Path) -> tuple[np.ndarray, list, np.ndarray, tuple[int, int, int], int]:
