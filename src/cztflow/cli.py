@@ -316,5 +316,14 @@ def _register_analysis() -> None:
 _register_analysis()
 
 
+def _register_running() -> None:
+    from cztflow.cli_run import run
+
+    app.command("run")(run)
+
+
+_register_running()
+
+
 if __name__ == "__main__":
     app()

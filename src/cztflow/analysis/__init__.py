@@ -20,27 +20,38 @@ __all__ = ["RunSummary", "VaspOutputError", "read_run"]
 def read_run(path: str | Path) -> RunSummary:
     """Summary of a run from a file (OUTCAR or vasprun.xml, any compression) or a folder.
 
-    A folder is read through its vasprun.xml when it has one, else its OUTCAR.
+    A folder is read through its vasprun.xml when it has one, else its OUTCAR, else the
+    ``cztflow-result.json`` of an open engine (CHGNet, SevenNet, GPAW).
 
     Raises
     ------
     VaspOutputError
         If the file is unreadable, truncated, or not a VASP output (the message says which).
     """
+    from cztflow.analysis.engine_output import RESULT_FILE, read_engine_result
     from cztflow.analysis.outcar import read_outcar
     from cztflow.analysis.textfile import find_output
     from cztflow.analysis.vasprun import read_vasprun
 
     path = Path(path)
     if path.is_dir():
-        try:
-            path = find_output(path, "vasprun.xml")
-        except MissingOutputError:
-            path = find_output(path, "OUTCAR")
+        folder = path
+        for name in ("vasprun.xml", "OUTCAR"):
+            try:
+                path = find_output(folder, name)
+                break
+            except MissingOutputError:
+                continue
+        else:
+            if not (folder / RESULT_FILE).is_file():
+                raise MissingOutputError(folder, f"no vasprun.xml, OUTCAR or {RESULT_FILE} in this folder")
+            path = folder / RESULT_FILE
     if not path.exists():
         raise MissingOutputError(path, "no such file or folder")
     if "vasprun" in path.name or path.name.endswith((".xml", ".xml.gz", ".xml.bz2", ".xml.xz")):
         return read_vasprun(path, electronic=False)
     if "OUTCAR" in path.name:
         return read_outcar(path)
-    raise VaspOutputError(path, "not an OUTCAR or vasprun.xml (name it so, or give its folder)")
+    if path.name == RESULT_FILE:
+        return read_engine_result(path)
+    raise VaspOutputError(path, f"not an OUTCAR, vasprun.xml or {RESULT_FILE} (or give its folder)")

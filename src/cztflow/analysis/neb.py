@@ -22,11 +22,13 @@ from typing import Any
 
 import numpy as np
 
+from cztflow.analysis.engine_output import read_engine_result
 from cztflow.analysis.errors import AnalysisError, MalformedFileError, MissingOutputError
 from cztflow.analysis.outcar import read_outcar
 from cztflow.analysis.poscar import read_poscar
 from cztflow.analysis.run import RunSummary
 from cztflow.analysis.textfile import find_output
+from cztflow.result_format import RESULT_FILE
 
 __all__ = ["NebBand", "NebImage", "NebResult", "analyze_neb", "read_neb"]
 
@@ -157,13 +159,23 @@ def _campaign_endpoints(directory: Path) -> tuple[Path, Path] | None:
     return None
 
 
+def _image_run(folder: Path) -> RunSummary:
+    """The run of one image folder: its OUTCAR, or an open engine's cztflow-result.json."""
+    try:
+        return read_outcar(find_output(folder, "OUTCAR"))
+    except MissingOutputError:
+        if (folder / RESULT_FILE).is_file():
+            return read_engine_result(folder / RESULT_FILE)
+        raise MissingOutputError(folder, f"no OUTCAR or {RESULT_FILE} in this image folder") from None
+
+
 def _endpoint(folder: Path, fallback: Path | None, index: int) -> NebImage:
     for candidate in [folder] + ([fallback] if fallback else []):
         try:
-            outcar = find_output(candidate, "OUTCAR")
+            run = _image_run(candidate)
         except MissingOutputError:
             continue
-        run = read_outcar(outcar)
+        outcar = run.path
         try:
             lattice, frac = _geometry(folder)
         except MissingOutputError:
@@ -204,11 +216,11 @@ def read_neb(
     images = [_endpoint(folders[0], ends[0] if ends else None, 0)]
     climbing = True
     for index, folder in enumerate(folders[1:-1], start=1):
-        outcar = find_output(folder, "OUTCAR")
-        run: RunSummary = read_outcar(outcar)
+        run: RunSummary = _image_run(folder)
+        outcar = run.path
         climbing = str(run.parameters.get("LCLIMB", "T")).upper().lstrip(".").startswith("T")
         if run.tangent_force is None:
-            raise MalformedFileError(outcar, "no 'NEB: projections on to tangent' line: not a VTST NEB image")
+            raise MalformedFileError(outcar, "no tangent force (VTST 'NEB: projections'): not a CI-NEB image")
         lattice, frac = _geometry(folder)
         images.append(
             NebImage(

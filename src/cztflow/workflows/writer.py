@@ -21,7 +21,19 @@ from cztflow.workflows.campaign import Campaign, Node
 __all__ = ["OUTPUT_FILES", "WriteReport", "has_outputs", "write_campaign"]
 
 #: Files whose presence means VASP (or another engine) has run in a folder.
-OUTPUT_FILES = ("OUTCAR", "OSZICAR", "vasprun.xml", "CONTCAR", "CHGCAR", "LOCPOT", "WAVECAR", "EIGENVAL")
+OUTPUT_FILES = (
+    "OUTCAR",
+    "OSZICAR",
+    "vasprun.xml",
+    "CONTCAR",
+    "CHGCAR",
+    "LOCPOT",
+    "WAVECAR",
+    "EIGENVAL",
+    "cztflow-result.json",
+    "cztflow-run.json",
+    ".cztflow-running",
+)
 
 CAMPAIGN_FILE = "campaign.json"
 

@@ -1,0 +1,110 @@
+"""``cztflow run``, ``cztflow status`` and ``cztflow submit``: executing a written campaign."""
+
+from __future__ import annotations
+
+import fnmatch
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+EngineOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--engine",
+        "-e",
+        help="ENGINE for every kind, or KIND=ENGINE (repeatable). Engines: chgnet, sevenn, gpaw, vasp. "
+        "Unset kinds: chgnet for relax/static/neb, gpaw for workfunction/bands/dos/chgdiff.",
+    ),
+]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", help="Machine configuration YAML (VASP command, ranks, engine options)."),
+]
+
+
+def _fail(exc: Exception, code: int = 2) -> None:
+    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=code)
+
+
+def run(
+    directory: Annotated[Path, typer.Argument(help="Campaign folder written by 'cztflow campaign write'.")],
+    engine: EngineOpt = None,
+    prerelax: Annotated[
+        str | None, typer.Option(help="Relax (or converge the NEB band) with this MLIP before VASP/GPAW.")
+    ] = None,
+    db: Annotated[str | None, typer.Option(help="ASE database URL (default: DIR/results.db).")] = None,
+    only: Annotated[
+        list[str] | None, typer.Option(help="Run only node ids matching these glob patterns.")
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Run a campaign's nodes in dependency order, resuming where an earlier run stopped."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from cztflow.workflows.config import ConfigError, load_config
+    from cztflow.workflows.engines.base import EngineError
+    from cztflow.workflows.plan import parse_engine_choices, read_campaign
+    from cztflow.workflows.runner import run_campaign
+
+    def selected(node: dict[str, Any]) -> bool:
+        return not only or any(fnmatch.fnmatchcase(node["id"], p) for p in only)
+
+    try:
+        engines = parse_engine_choices(engine or [])
+        settings = load_config(config, campaign=directory)
+        total = sum(1 for n in read_campaign(directory)["nodes"] if selected(n))
+    except (EngineError, ConfigError) as exc:
+        _fail(exc)
+    console = Console(stderr=True)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as bar:
+        job = bar.add_task("nodes", total=total)
+
+        def progress(node: dict[str, Any], outcome: str) -> None:
+            if outcome == "started":
+                bar.update(job, description=f"{node['id']}")
+                return
+            bar.advance(job)
+            if outcome == "failed":
+                console.print(f"[red]failed[/red] {node['id']}")
+
+        try:
+            report = run_campaign(
+                directory,
+                engines,
+                config=settings,
+                prerelax=prerelax,
+                db_url=db,
+                only=selected,
+                progress=progress,
+            )
+        except (EngineError, ConfigError) as exc:
+            _fail(exc)
+        except KeyboardInterrupt:
+            console.print("interrupted: finished nodes are kept; run the same command again to resume")
+            raise typer.Exit(code=130) from None
+    typer.echo(
+        f"{len(report.finished)} finished, {len(report.skipped)} already done, {len(report.failed)} failed, "
+        f"{len(report.blocked)} blocked; results in {report.database}"
+    )
+    for node_id, reason in report.failed.items():
+        typer.secho(f"failed {node_id}: {reason}", fg=typer.colors.RED, err=True)
+    if report.failed or report.blocked:
+        raise typer.Exit(code=1)

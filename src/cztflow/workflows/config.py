@@ -1,0 +1,136 @@
+"""Machine configuration for running a campaign: the VASP command, MPI ranks, engine options.
+
+Physics lives in the protocol; this file holds only what depends on the machine.  It is
+read from the first of: the ``path`` given, ``$CZTFLOW_CONFIG``, ``<campaign>/cztflow.yaml``,
+``~/.config/cztflow/config.yaml``.  Every key is optional; an unknown key is an error that
+names the file, so a typo never silently falls back to a default.
+
+.. code-block:: yaml
+
+    vasp:
+      command: "srun -n {ranks} vasp_std"   # {ranks} is replaced by vasp.ranks
+      gamma_command: "srun -n {ranks} vasp_gam"
+      ranks: 128
+      max_errors: 5                  # custodian corrections per job before giving up
+      walltime_seconds: 172800       # adds custodian's WalltimeHandler
+      polling_seconds: 10            # how often custodian's monitors look
+      incar: {NCORE: 16, KPAR: 2}    # machine tags, never locked ones
+    gpaw:
+      lcao_above_atoms: 40           # larger cells use LCAO (dzp) instead of plane waves
+      basis: dzp
+      grid_spacing: 0.18             # Å, real-space grid of the density and potential
+    mlip:
+      device: cpu
+      optimizer: BFGS
+      neb_optimizer: FIRE
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = ["ConfigError", "RunConfig", "load_config"]
+
+_DEFAULTS: dict[str, dict[str, Any]] = {
+    "vasp": {
+        "command": None,
+        "gamma_command": None,
+        "ranks": None,
+        "max_errors": 5,
+        "walltime_seconds": None,
+        "polling_seconds": 10,
+        "incar": {},
+    },
+    "gpaw": {"lcao_above_atoms": 40, "basis": "dzp", "grid_spacing": 0.18},
+    "mlip": {"device": "cpu", "optimizer": "BFGS", "neb_optimizer": "FIRE"},
+}
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used; the message names the file and key."""
+
+
+@dataclass
+class RunConfig:
+    """Machine settings, with where they came from."""
+
+    vasp: dict[str, Any] = field(default_factory=lambda: dict(_DEFAULTS["vasp"]))
+    gpaw: dict[str, Any] = field(default_factory=lambda: dict(_DEFAULTS["gpaw"]))
+    mlip: dict[str, Any] = field(default_factory=lambda: dict(_DEFAULTS["mlip"]))
+    source: Path | None = None
+
+    def vasp_command(self, gamma: bool = False) -> list[str]:
+        """The VASP command as an argument list, ``{ranks}`` filled in.
+
+        Raises
+        ------
+        ConfigError
+            If no command is configured (the message says where to put one).
+        """
+        raw = (self.vasp.get("gamma_command") if gamma else None) or self.vasp.get("command")
+        if not raw:
+            where = self.source or "~/.config/cztflow/config.yaml (or $CZTFLOW_CONFIG)"
+            raise ConfigError(
+                f"{where}: no VASP command configured; set vasp.command, e.g. "
+                "'srun -n {ranks} vasp_std', and vasp.ranks"
+            )
+        words = shlex.split(raw) if isinstance(raw, str) else [str(w) for w in raw]
+        if any("{ranks}" in w for w in words):
+            ranks = self.vasp.get("ranks")
+            if not ranks:
+                raise ConfigError(f"{self.source}: vasp.command uses {{ranks}} but vasp.ranks is not set")
+            words = [w.replace("{ranks}", str(int(ranks))) for w in words]
+        return words
+
+
+def _candidates(path: str | Path | None, campaign: Path | None) -> list[Path]:
+    if path is not None:
+        return [Path(path)]
+    out = []
+    if os.environ.get("CZTFLOW_CONFIG"):
+        out.append(Path(os.environ["CZTFLOW_CONFIG"]))
+    if campaign is not None:
+        out.append(campaign / "cztflow.yaml")
+    out.append(Path.home() / ".config" / "cztflow" / "config.yaml")
+    return out
+
+
+def load_config(path: str | Path | None = None, campaign: str | Path | None = None) -> RunConfig:
+    """Read the machine configuration (see the module docstring for where it is looked for).
+
+    Raises
+    ------
+    ConfigError
+        For an explicit path that does not exist, unreadable YAML, or an unknown section or key.
+    """
+    if path is not None and not Path(path).is_file():
+        raise ConfigError(f"{path}: no such configuration file")
+    for candidate in _candidates(path, Path(campaign) if campaign else None):
+        if candidate.is_file():
+            break
+    else:
+        return RunConfig()
+    try:
+        raw = yaml.safe_load(candidate.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{candidate}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{candidate}: expected sections vasp/gpaw/mlip at top level")
+    config = RunConfig(source=candidate)
+    for section, values in raw.items():
+        if section not in _DEFAULTS:
+            raise ConfigError(f"{candidate}: unknown section {section!r}; known: {', '.join(_DEFAULTS)}")
+        if not isinstance(values, dict):
+            raise ConfigError(f"{candidate}: section {section!r} must be a mapping")
+        unknown = sorted(set(values) - set(_DEFAULTS[section]))
+        if unknown:
+            known = ", ".join(_DEFAULTS[section])
+            raise ConfigError(f"{candidate}: unknown key(s) {section}.{', '.join(unknown)}; known: {known}")
+        getattr(config, section).update(values)
+    return config

@@ -1,0 +1,110 @@
+"""The executor interface: one :class:`Engine` runs one campaign node (:class:`NodeTask`)."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cztflow.protocol import Protocol
+from cztflow.workflows.config import RunConfig
+
+__all__ = ["ENGINE_NAMES", "Engine", "EngineError", "NodeTask", "make_engine"]
+
+#: Engines cztflow knows, in the order the docs list them.
+ENGINE_NAMES = ("chgnet", "sevenn", "gpaw", "vasp")
+
+
+class EngineError(RuntimeError):
+    """An engine could not run a node; the message names the folder and the cause."""
+
+
+@dataclass
+class NodeTask:
+    """What an engine needs to run one node.
+
+    Attributes
+    ----------
+    root
+        The campaign folder (holds ``campaign.json``).
+    node
+        The node's record from ``campaign.json`` (id, kind, calc, deps, seed, ...).
+    protocol
+        The protocol the campaign was written with.
+    config
+        Machine settings (VASP command, ranks, engine options).
+    """
+
+    root: Path
+    node: dict[str, Any]
+    protocol: Protocol
+    config: RunConfig
+    workdir: Path | None = None
+
+    @property
+    def folder(self) -> Path:
+        """Where the engine runs: the node's folder, or ``workdir`` (a pre-relaxation)."""
+        return self.workdir or self.root / self.node["folder"]
+
+    @property
+    def kind(self) -> str:
+        """Node kind: relax, static, workfunction, chgdiff, bands, dos or neb."""
+        return str(self.node["kind"])
+
+    def parent_folder(self, role: str = "from") -> Path:
+        """Folder of the parent named by ``seed[role]`` (``from``, ``initial`` or ``final``)."""
+        parent = (self.node.get("seed") or {}).get(role)
+        if not parent:
+            raise EngineError(f"{self.folder}: node {self.node['id']} has no '{role}' parent in its seed")
+        return self.root / parent
+
+
+class Engine(abc.ABC):
+    """Runs nodes of the kinds in :attr:`kinds` and describes its settings."""
+
+    name: str = ""
+    kinds: tuple[str, ...] = ()
+
+    def __init__(self, config: RunConfig) -> None:
+        self.config = config
+
+    def check(self, task: NodeTask) -> None:
+        """Raise :class:`EngineError` if this engine cannot run ``task`` (before anything runs)."""
+        if task.kind not in self.kinds:
+            raise EngineError(
+                f"{task.folder}: engine {self.name} cannot run {task.kind} nodes ({task.node['id']}); "
+                f"it runs {', '.join(self.kinds)}. Choose another with --engine {task.kind}=ENGINE"
+            )
+
+    @abc.abstractmethod
+    def settings(self, task: NodeTask) -> dict[str, Any]:
+        """The engine, its version and every setting that changes the result, for the record."""
+
+    @abc.abstractmethod
+    def run(self, task: NodeTask) -> dict[str, Any]:
+        """Run ``task`` in its folder; return a short summary (energy, steps, converged)."""
+
+
+def make_engine(name: str, config: RunConfig) -> Engine:
+    """The engine called ``name``.
+
+    Raises
+    ------
+    EngineError
+        For an unknown name (the message lists the known ones), or an engine whose
+        package is not installed (the message says what to install).
+    """
+    if name not in ENGINE_NAMES:
+        raise EngineError(f"unknown engine {name!r}; cztflow knows {', '.join(ENGINE_NAMES)}")
+    if name in ("chgnet", "sevenn"):
+        from cztflow.workflows.engines.mlip import MlipEngine
+
+        return MlipEngine(name, config)
+    if name == "gpaw":
+        from cztflow.workflows.engines.gpaw_engine import GpawEngine
+
+        return GpawEngine(config)
+    from cztflow.workflows.engines.vasp import VaspEngine
+
+    return VaspEngine(config)
