@@ -179,18 +179,18 @@ def workfunction(
 
 @analyze_app.command("gap")
 def gap(
-    path: Annotated[Path, typer.Argument(help="vasprun.xml (any compression) or its folder.")],
+    path: Annotated[
+        Path, typer.Argument(help="vasprun.xml (any compression), cztflow-result.json, or their folder.")
+    ],
     as_json: AsJson = False,
 ) -> None:
     """Band gap by occupations and by the Fermi level; direct/indirect; metal or not."""
-    from cztflow.analysis import VaspOutputError
+    from cztflow.analysis import VaspOutputError, read_electronic
     from cztflow.analysis.electronic import band_gap
     from cztflow.analysis.errors import AnalysisError
-    from cztflow.analysis.textfile import find_output
-    from cztflow.analysis.vasprun import read_vasprun
 
     try:
-        run = read_vasprun(find_output(path, "vasprun.xml") if path.is_dir() else path)
+        run = read_electronic(path)
         if run.eigenvalues is None:
             raise AnalysisError(run.path, "holds no eigenvalues")
         try:

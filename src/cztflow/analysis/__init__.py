@@ -13,8 +13,9 @@ from pathlib import Path
 
 from cztflow.analysis.errors import MissingOutputError, VaspOutputError
 from cztflow.analysis.run import RunSummary
+from cztflow.analysis.vasprun import Vasprun
 
-__all__ = ["RunSummary", "VaspOutputError", "read_run"]
+__all__ = ["RunSummary", "VaspOutputError", "read_electronic", "read_run"]
 
 
 def read_run(path: str | Path) -> RunSummary:
@@ -55,3 +56,30 @@ def read_run(path: str | Path) -> RunSummary:
     if path.name == RESULT_FILE:
         return read_engine_result(path)
     raise VaspOutputError(path, f"not an OUTCAR, vasprun.xml or {RESULT_FILE} (or give its folder)")
+
+
+def read_electronic(path: str | Path) -> Vasprun:
+    """Eigenvalues, occupations and DOS of a run: vasprun.xml, or an open engine's result file.
+
+    ``path`` is a file or a folder holding either.
+
+    Raises
+    ------
+    VaspOutputError
+        If neither file is there or the one found is unreadable (the message names it).
+    """
+    from cztflow.analysis.engine_output import RESULT_FILE, read_engine_result
+    from cztflow.analysis.textfile import find_output
+    from cztflow.analysis.vasprun import read_vasprun
+
+    path = Path(path)
+    if path.is_dir():
+        try:
+            path = find_output(path, "vasprun.xml")
+        except MissingOutputError:
+            if not (path / RESULT_FILE).is_file():
+                raise MissingOutputError(path, f"no vasprun.xml or {RESULT_FILE} in this folder") from None
+            path = path / RESULT_FILE
+    if path.name == RESULT_FILE:
+        return read_engine_result(path)
+    return read_vasprun(path)
