@@ -317,9 +317,11 @@ _register_analysis()
 
 
 def _register_running() -> None:
-    from cztflow.cli_run import run
+    from cztflow.cli_run import run, status, submit
 
     app.command("run")(run)
+    app.command("submit")(submit)
+    app.command("status")(status)
 
 
 _register_running()

@@ -108,3 +108,80 @@ def run(
         typer.secho(f"failed {node_id}: {reason}", fg=typer.colors.RED, err=True)
     if report.failed or report.blocked:
         raise typer.Exit(code=1)
+
+
+LaunchpadOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--launchpad",
+        "-l",
+        help="my_launchpad.yaml (MongoDB). Default: the serverless store DIR/fireworks-store.json.",
+    ),
+]
+
+
+def submit(
+    directory: Annotated[Path, typer.Argument(help="Campaign folder written by 'cztflow campaign write'.")],
+    launchpad: LaunchpadOpt = None,
+    engine: EngineOpt = None,
+    prerelax: Annotated[str | None, typer.Option(help="MLIP pre-relaxation before VASP/GPAW.")] = None,
+    db: Annotated[str | None, typer.Option(help="ASE database URL (default: DIR/results.db).")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Add the campaign to a FireWorks LaunchPad as one Workflow (once; a second submit adds nothing)."""
+    from cztflow.workflows.engines.base import EngineError
+    from cztflow.workflows.fw import open_launchpad
+    from cztflow.workflows.fw import submit as submit_workflow
+    from cztflow.workflows.plan import parse_engine_choices
+
+    try:
+        engines = parse_engine_choices(engine or [])
+        lp = open_launchpad(directory, launchpad)
+        result = submit_workflow(directory, lp, engines, prerelax=prerelax, config_file=config, db_url=db)
+    except EngineError as exc:
+        _fail(exc)
+    where = launchpad or f"{directory}/fireworks-store.json (serverless)"
+    if result["added"]:
+        typer.echo(f"added workflow {result['workflow']} with {result['fireworks']} fireworks to {where}")
+    else:
+        typer.echo(f"already on {where} as workflow {result['workflow']}: nothing added")
+
+
+def status(
+    directory: Annotated[Path, typer.Argument(help="Campaign folder.")],
+    launchpad: LaunchpadOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Node states from the folders (finished, failed, interrupted, pending) and, if submitted, FireWorks."""
+    import json
+
+    from cztflow.workflows.engines.base import EngineError
+    from cztflow.workflows.status import campaign_status
+
+    try:
+        rows = campaign_status(directory, launchpad)
+    except EngineError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=1))
+        return
+    from collections import Counter
+
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table()
+    for column in ("node", "kind", "state", "engine", "result", "fireworks"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["node"],
+            row["kind"],
+            row["state"],
+            row["engine"] or "",
+            row["result"] or "",
+            row["fireworks"] or "",
+        )
+    Console(width=140).print(table)
+    counts = Counter(r["state"] for r in rows)
+    typer.echo(", ".join(f"{n} {state}" for state, n in sorted(counts.items())))

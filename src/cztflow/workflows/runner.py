@@ -127,7 +127,7 @@ def _write_marker(folder: Path, record: dict[str, Any]) -> None:
     write_atomic(folder / MARKER, json.dumps(record, indent=1, default=str) + "\n")
 
 
-def _database(root: Path, url: str | None) -> Any:
+def open_database(root: Path, url: str | None) -> Any:
     import ase.db
 
     return ase.db.connect(url or str(root / DB_NAME))
@@ -301,7 +301,7 @@ def run_campaign(
     pre = engine(prerelax) if prerelax else None
     if pre is not None and pre.name not in ("chgnet", "sevenn"):
         raise EngineError(f"--prerelax {prerelax}: pre-relaxation needs an MLIP engine (chgnet or sevenn)")
-    db = _database(root, db_url)
+    db = open_database(root, db_url)
     report = RunReport(database=db_url or str(root / DB_NAME))
     bad: set[str] = set()
     for node in nodes:

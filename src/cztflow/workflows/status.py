@@ -1,0 +1,60 @@
+"""Where a campaign stands: each node's state from its folder, plus FireWorks' view when submitted."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from cztflow.workflows.plan import read_campaign
+from cztflow.workflows.runner import MARKER, node_state
+
+__all__ = ["campaign_status"]
+
+
+def _result(marker: dict[str, Any]) -> str:
+    summary = marker.get("summary") or {}
+    if marker.get("status") == "failed":
+        return str(marker.get("error", ""))[:80]
+    if isinstance(summary.get("barrier"), int | float):
+        return f"barrier {summary['barrier']:.3f} eV"
+    if isinstance(summary.get("energy"), int | float):
+        return f"E = {summary['energy']:.4f} eV"
+    if isinstance(summary.get("efermi"), int | float):
+        return f"E_F = {summary['efermi']:.3f} eV"
+    return ""
+
+
+def campaign_status(root: str | Path, launchpad: Path | None = None) -> list[dict[str, Any]]:
+    """One row per node: id, kind, state, engine, a short result, and the FireWorks state.
+
+    FireWorks is consulted when ``launchpad`` is given or the campaign has a serverless
+    store (``fireworks-store.json``); otherwise that column is empty.
+    """
+    root = Path(root)
+    doc = read_campaign(root)
+    fw_states: dict[str, str] = {}
+    if launchpad is not None or (root / "fireworks-store.json").is_file():
+        from cztflow.workflows.fw import fireworks_states, open_launchpad
+
+        fw_states = fireworks_states(root, open_launchpad(root, launchpad))
+    rows = []
+    for node in doc["nodes"]:
+        folder = root / node["folder"]
+        marker: dict[str, Any] = {}
+        if (folder / MARKER).is_file():
+            try:
+                marker = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+            except json.JSONDecodeError:
+                marker = {}
+        rows.append(
+            {
+                "node": node["id"],
+                "kind": node["kind"],
+                "state": node_state(folder),
+                "engine": (marker.get("engine") or {}).get("engine"),
+                "result": _result(marker) if marker else None,
+                "fireworks": fw_states.get(node["id"]),
+            }
+        )
+    return rows
