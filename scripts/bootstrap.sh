@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create or refresh the project venv (.venv) with cztflow and its test/docs tools.
-# Idempotent: it reinstalls only when pyproject.toml changed since the last run.
+# Idempotent: it reinstalls only when pyproject.toml or the GPAW build settings changed.
+# Installs torch (CPU) before chgnet/sevenn, and builds GPAW against Debian's libxc/FFTW/OpenBLAS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -22,9 +23,21 @@ if [ ! -x .venv/bin/python ]; then
     fi
 fi
 stamp=.venv/.cztflow-installed
-want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+want=$(cat pyproject.toml scripts/gpaw-siteconfig.py | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet -e ".[test,docs]"
+    # the CPU build of torch first: otherwise chgnet/sevenn pull a multi-GB CUDA build
+    .venv/bin/python -c 'import torch' 2>/dev/null || .venv/bin/python -m pip install --quiet torch==2.13.0
+    # GPAW builds against libxc, FFTW and OpenBLAS (Debian packages)
+    if ! .venv/bin/python -c 'import gpaw' 2>/dev/null; then
+        if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+            dpkg -s libxc-dev libopenblas-dev libfftw3-dev >/dev/null 2>&1 || {
+                apt-get update -qq && apt-get install -y -qq libxc-dev libopenblas-dev libfftw3-dev >/dev/null
+            }
+        fi
+        GPAW_CONFIG="$PWD/scripts/gpaw-siteconfig.py" .venv/bin/python -m pip install --quiet --no-cache-dir \
+            "gpaw>=24.1" gpaw-data
+    fi
+    .venv/bin/python -m pip install --quiet -e ".[test,docs,sevenn,gpaw]"
     echo "$want" > "$stamp"
 fi

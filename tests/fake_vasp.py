@@ -18,12 +18,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import numpy as np  # noqa: E402
-from fakes import outcar_text  # noqa: E402
+import numpy as np
+from fakes import outcar_text
 
 ERRORS = {
     "edddav": "Error EDDDAV: Call to ZHEGV failed. Returncode = 7 1 16",
-    "zbrent": "ZBRENT: fatal error in bracketing\n please rerun with smaller EDIFF, or copy CONTCAR\n to POSCAR and continue",
+    "zbrent": "ZBRENT: fatal error in bracketing\n please rerun with smaller EDIFF, or copy CONTCAR\n"
+    " to POSCAR and continue",
     "ibzkpt": "VERY BAD NEWS! internal error in subroutine IBZKPT: not all point group operations",
 }
 
@@ -48,11 +49,17 @@ def _incar(path: Path) -> dict[str, str]:
     return out
 
 
-def _vasprun(species: list[str], counts: list[int], lattice: np.ndarray, frac: np.ndarray, energy: float,
-             incar: dict[str, str]) -> str:
-    atoms = [s for s, n in zip(species, counts) for _ in range(n)]
-    vec = "\n".join(f'    <v> {a[0]:.8f} {a[1]:.8f} {a[2]:.8f} </v>' for a in lattice)
-    pos = "\n".join(f'    <v> {p[0]:.8f} {p[1]:.8f} {p[2]:.8f} </v>' for p in frac)
+def _vasprun(
+    species: list[str],
+    counts: list[int],
+    lattice: np.ndarray,
+    frac: np.ndarray,
+    energy: float,
+    incar: dict[str, str],
+) -> str:
+    atoms = [s for s, n in zip(species, counts, strict=False) for _ in range(n)]
+    vec = "\n".join(f"    <v> {a[0]:.8f} {a[1]:.8f} {a[2]:.8f} </v>" for a in lattice)
+    pos = "\n".join(f"    <v> {p[0]:.8f} {p[1]:.8f} {p[2]:.8f} </v>" for p in frac)
     zeros = "\n".join("    <v> 0.0 0.0 0.0 </v>" for _ in atoms)
     structure = f"""  <crystal>
    <varray name="basis" >
@@ -60,7 +67,7 @@ def _vasprun(species: list[str], counts: list[int], lattice: np.ndarray, frac: n
    </varray>
    <i name="volume">{abs(np.linalg.det(lattice)):.8f}</i>
    <varray name="rec_basis" >
-{chr(10).join(f'    <v> {r[0]:.8f} {r[1]:.8f} {r[2]:.8f} </v>' for r in np.linalg.inv(lattice).T)}
+{chr(10).join(f"    <v> {r[0]:.8f} {r[1]:.8f} {r[2]:.8f} </v>" for r in np.linalg.inv(lattice).T)}
    </varray>
   </crystal>
   <varray name="positions" >
@@ -69,9 +76,11 @@ def _vasprun(species: list[str], counts: list[int], lattice: np.ndarray, frac: n
     rc = "\n".join(f"    <rc><c>{a}</c><c>{species.index(a) + 1}</c></rc>" for a in atoms)
     types = "\n".join(
         f"    <rc><c>{n}</c><c>{s}</c><c>1.0</c><c>1.0</c><c>  PAW_PBE {s} 01Jan2000</c></rc>"
-        for s, n in zip(species, counts)
+        for s, n in zip(species, counts, strict=False)
     )
-    tags = "\n".join(f'  <i name="{k}">{incar[k]}</i>' for k in ("ENCUT", "EDIFF", "EDIFFG", "SIGMA") if k in incar)
+    tags = "\n".join(
+        f'  <i name="{k}">{incar[k]}</i>' for k in ("ENCUT", "EDIFF", "EDIFFG", "SIGMA") if k in incar
+    )
     energy_block = f"""   <energy>
     <i name="e_fr_energy">{energy:.8f}</i>
     <i name="e_wo_entrp">{energy:.8f}</i>
@@ -179,11 +188,22 @@ def main() -> int:
     incar = _incar(here / "INCAR")
     energy = -3.5 * sum(counts)
     nelm = int(incar.get("NELM", 60))
-    (here / "OUTCAR").write_text(outcar_text(species=dict(zip(species, counts)), lattice=lattice, frac=frac,
-                                            energies=[energy], nelm=nelm, nsw=0, ibrion=-1))
-    (here / "OSZICAR").write_text(f"       N       E                     dE             d eps       ncg     rms          rms(c)\n"
-                                  f"DAV:   1    {energy:.8E}   {energy:.5E}   -0.1E+00   100   0.1E+00\n"
-                                  f"   1 F= {energy:.8E} E0= {energy:.8E}  d E =-.1E+00\n")
+    (here / "OUTCAR").write_text(
+        outcar_text(
+            species=dict(zip(species, counts, strict=False)),
+            lattice=lattice,
+            frac=frac,
+            energies=[energy],
+            nelm=nelm,
+            nsw=0,
+            ibrion=-1,
+        )
+    )
+    (here / "OSZICAR").write_text(
+        f"       N       E                     dE             d eps       ncg     rms          rms(c)\n"
+        f"DAV:   1    {energy:.8E}   {energy:.5E}   -0.1E+00   100   0.1E+00\n"
+        f"   1 F= {energy:.8E} E0= {energy:.8E}  d E =-.1E+00\n"
+    )
     (here / "CONTCAR").write_text("\n".join(lines) + "\n")
     (here / "vasprun.xml").write_text(_vasprun(species, counts, lattice, frac, energy, incar))
     print(f"   1 F= {energy:.8E} E0= {energy:.8E}  d E =-.1E+00")

@@ -10,6 +10,7 @@ too when the INCAR asks for it (ISIF = 3, via ``FrechetCellFilter``).  CI-NEB us
 
 from __future__ import annotations
 
+import warnings
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -73,6 +74,10 @@ class MlipEngine(Engine):
     def calculator(self, protocol: Any) -> SumCalculator:
         """A fresh MLIP + D3 calculator (the model weights are loaded once per process)."""
         device = str(self.config.mlip.get("device", "cpu"))
+        # CHGNet 0.3 converts a tensor that needs grad to a float once per call; harmless, noisy
+        warnings.filterwarnings(
+            "ignore", message="Converting a tensor with requires_grad", category=UserWarning
+        )
         try:
             if self.name == "chgnet":
                 from chgnet.model.dynamics import CHGNetCalculator

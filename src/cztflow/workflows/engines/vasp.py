@@ -216,6 +216,17 @@ class VaspEngine(Engine):
         try:
             runner.run()
         except CustodianError as exc:
+            log = folder / CORRECTIONS_FILE
+            entries = json.loads(log.read_text(encoding="utf-8")) if log.is_file() else []
+            refused = [e for e in entries if e.get("refused")]
+            if refused:
+                tags = ", ".join(
+                    f"{r['tag']} {r['protocol']!r} -> {r['correction']!r}" for r in refused[-1]["refused"]
+                )
+                raise EngineError(
+                    f"{folder}: {refused[-1]['handler']} wanted to fix {', '.join(refused[-1]['errors'])} by "
+                    f"changing locked {tags}; refused by the protocol lock; see {CORRECTIONS_FILE}"
+                ) from None
             raise EngineError(f"{folder}: custodian stopped: {exc}; see {CORRECTIONS_FILE}") from None
         log = folder / CORRECTIONS_FILE
         corrections = json.loads(log.read_text(encoding="utf-8")) if log.is_file() else []

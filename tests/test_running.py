@@ -1,0 +1,231 @@
+"""Running campaigns: configuration, engine choice, the CHGNet engine, resume, VASP under custodian."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from running_helpers import CLI, cli, fake_vasp_config, small_campaign
+
+from cztflow.analysis import read_run
+from cztflow.workflows.config import ConfigError, RunConfig, load_config
+from cztflow.workflows.engines.base import EngineError
+from cztflow.workflows.plan import OPEN_DEFAULT, engine_for_nodes, parse_engine_choices
+from cztflow.workflows.runner import MARKER, RUNNING, node_state
+
+BULK = "name: bulk\nrelax: [cote2-bulk, k-bcc]\nstatic: [k-atom]\n"
+
+
+# --- configuration and engine choice --------------------------------------------------------
+
+
+def test_config_unknown_key_names_file_and_key(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("vasp:\n  comand: vasp_std\n")
+    with pytest.raises(ConfigError, match=r"c\.yaml: unknown key\(s\) vasp\.comand"):
+        load_config(path)
+
+
+def test_config_vasp_command_ranks_and_missing():
+    config = RunConfig(vasp={"command": "srun -n {ranks} vasp_std", "ranks": 128})
+    assert config.vasp_command() == ["srun", "-n", "128", "vasp_std"]
+    with pytest.raises(ConfigError, match="no VASP command configured"):
+        RunConfig().vasp_command()
+    with pytest.raises(ConfigError, match=r"vasp\.ranks is not set"):
+        RunConfig(vasp={"command": "mpirun -np {ranks} vasp_std"}).vasp_command()
+
+
+def test_engine_choices():
+    assert parse_engine_choices([]) == OPEN_DEFAULT
+    assert set(parse_engine_choices(["vasp"]).values()) == {"vasp"}
+    mixed = parse_engine_choices(["chgnet", "workfunction=gpaw"])
+    assert mixed["relax"] == "chgnet" and mixed["workfunction"] == "gpaw" and mixed["bands"] == "chgnet"
+    with pytest.raises(EngineError, match=r"unknown engine .mace.*chgnet, sevenn, gpaw, vasp"):
+        parse_engine_choices(["mace"])
+    with pytest.raises(EngineError, match="unknown node kind 'phonon'"):
+        parse_engine_choices(["phonon=gpaw"])
+
+
+def test_static_follows_its_bands_engine():
+    nodes = [
+        {"id": "static/x", "kind": "static", "deps": []},
+        {"id": "bands/x", "kind": "bands", "deps": ["static/x"]},
+        {"id": "static/k", "kind": "static", "deps": []},
+    ]
+    chosen = engine_for_nodes(nodes, parse_engine_choices([]))
+    assert chosen == {"static/x": "gpaw", "bands/x": "gpaw", "static/k": "chgnet"}
+
+
+def test_cli_refuses_unknown_engine_and_missing_vasp_command(tmp_path):
+    root = small_campaign(tmp_path, BULK)
+    bad = cli("run", str(root), "--engine", "mace")
+    assert bad.returncode == 2 and "unknown engine 'mace'" in bad.stderr
+    home = tmp_path / "home"
+    home.mkdir()
+    novasp = cli("run", str(root), "--engine", "vasp", env={"HOME": str(home), "CZTFLOW_CONFIG": ""})
+    assert novasp.returncode == 2 and "no VASP command configured" in novasp.stderr
+    assert node_state(root / "relax/cote2-bulk") == "pending"  # refused before anything ran
+
+
+def test_mlip_cannot_run_electronic_nodes(tmp_path):
+    root = small_campaign(tmp_path, "relax: [cote2-001]\nworkfunction: [cote2-001]\n")
+    out = cli("run", str(root), "--engine", "chgnet")
+    assert out.returncode == 2
+    assert "engine chgnet cannot run workfunction nodes" in out.stderr
+    assert "--engine workfunction=ENGINE" in out.stderr
+
+
+# --- CHGNet + D3, end to end -----------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_chgnet_campaign_end_to_end_and_rerun(tmp_path):
+    import ase.db
+
+    root = small_campaign(tmp_path, BULK)
+    first = cli("run", str(root), "--engine", "chgnet")
+    assert first.returncode == 0, first.stderr
+    assert "3 finished, 0 already done" in first.stdout
+    run = read_run(root / "relax/cote2-bulk")
+    assert run.parameters["engine"]["engine"] == "chgnet"
+    assert run.parameters["engine"]["dispersion"]["cutoffs_angstrom"]["two_body"] == 50.2
+    assert run.converged and run.max_force <= 0.03
+    a = np.linalg.norm(run.lattice[0])
+    assert abs(a - 3.804) / 3.804 < 0.03  # trigonal CoTe2, a = 3.804 Å (XRD); MLIP + D3 within 3 %
+    assert run.composition == {"Co": 1, "Te": 2}
+    rows = {row.node: row for row in ase.db.connect(root / "results.db").select()}
+    assert set(rows) == {"relax/cote2-bulk", "relax/k-bcc", "static/k-atom"}
+    assert rows["relax/k-bcc"].energy == pytest.approx(read_run(root / "relax/k-bcc").final_energy)
+    stamp = (root / "relax/cote2-bulk/cztflow-result.json").stat().st_mtime_ns
+    second = cli("run", str(root), "--engine", "chgnet")
+    assert "0 finished, 3 already done" in second.stdout
+    assert (root / "relax/cote2-bulk/cztflow-result.json").stat().st_mtime_ns == stamp
+    assert len(ase.db.connect(root / "results.db")) == 3
+
+
+@pytest.mark.slow
+def test_kill_and_resume(tmp_path):
+    root = small_campaign(tmp_path, "relax: [k-bcc, cote2-001, znte-bulk]\n")
+    slow = root / "relax/cote2-001"
+    proc = subprocess.Popen(
+        [*CLI, "run", str(root)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},
+    )
+    deadline = time.time() + 120
+    while not ((slow / RUNNING).exists() and (slow / "relax.traj").exists()) and time.time() < deadline:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert node_state(root / "relax/k-bcc") == "finished"
+    assert node_state(slow) == "interrupted"
+    assert node_state(root / "relax/znte-bulk") == "pending"
+    kept = (root / "relax/k-bcc/cztflow-result.json").read_text()
+    resumed = cli("run", str(root))
+    assert resumed.returncode == 0, resumed.stderr
+    assert "2 finished, 1 already done" in resumed.stdout
+    assert (root / "relax/k-bcc/cztflow-result.json").read_text() == kept  # never rerun or rewritten
+    assert (slow / "attempts/01/relax.traj").is_file()  # the killed attempt is kept, not deleted
+    marker = json.loads((slow / MARKER).read_text())
+    assert marker["status"] == "finished" and marker["previous_attempt"] == "attempts/01"
+    assert read_run(slow).converged
+
+
+@pytest.mark.slow
+def test_chgnet_neb_hop_is_symmetric(tmp_path):
+    """A K hop between translation-equivalent sites: equal ends, the climbing image on the maximum."""
+    from ase.build import make_supercell
+    from ase.constraints import FixAtoms
+    from ase.optimize import BFGS
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from cztflow.analysis.neb import analyze_neb, read_neb
+    from cztflow.protocol import default_protocol
+    from cztflow.structures.slabs import cote2_001_slab
+    from cztflow.workflows.engines.base import NodeTask
+    from cztflow.workflows.engines.mlip import MlipEngine
+
+    slab = AseAtomsAdaptor().get_atoms(cote2_001_slab(layers=1, fixed_layers=0))
+    slab = make_supercell(slab, np.diag([3, 1, 1]))
+    step = slab.cell[0] / 3  # one primitive vector: the next site is the same site
+    start = slab.copy()
+    start.append("K")
+    start.positions[-1] = [0.0, 0.0, slab.positions[:, 2].max() + 3.0]
+    start.set_constraint(FixAtoms(indices=range(len(slab))))
+    engine = MlipEngine("chgnet", RunConfig())
+    start.calc = engine.calculator(default_protocol())
+    BFGS(start, logfile=None).run(fmax=0.01, steps=200)
+    images = []
+    for i in range(7):
+        atoms = start.copy()
+        atoms.positions[-1] += step * i / 6
+        images.append(atoms)
+    neb = tmp_path / "neb"
+    for i, atoms in enumerate(images):
+        (neb / f"{i:02d}").mkdir(parents=True)
+        atoms.write(neb / f"{i:02d}/POSCAR", format="vasp", direct=True)
+    (neb / "INCAR").write_text(
+        "IMAGES = 5\nLCLIMB = .TRUE.\nNSW = 150\nEDIFFG = -0.05\nSPRING = -5\nIBRION = 3\n"
+    )
+    task = NodeTask(
+        tmp_path, {"id": "neb/test", "kind": "neb", "folder": "neb"}, default_protocol(), RunConfig()
+    )
+    summary = engine.run(task)
+    result = analyze_neb(read_neb(neb))
+    assert abs(result.energies[0] - result.energies[-1]) < 1e-4  # the same site (CHGNet is float32)
+    assert result.converged
+    assert result.climbing_image == int(np.argmax(result.energies))  # CI sits on the band maximum
+    assert 0.0 < result.barrier_forward < 1.5
+    assert summary["barrier"] == pytest.approx(result.barrier_forward, abs=1e-6)
+
+
+# --- VASP under custodian, with the protocol lock ------------------------------------------
+
+
+def _vasp_run(tmp_path: Path, scenario: str, spec: str = "static: [k-atom]\n"):
+    root = small_campaign(tmp_path, spec)
+    out = cli(
+        "run",
+        str(root),
+        "--engine",
+        "vasp",
+        "--config",
+        str(fake_vasp_config(tmp_path)),
+        env={"FAKE_VASP_SCENARIO": scenario},
+    )
+    return root, out
+
+
+@pytest.mark.slow
+def test_custodian_recovers_when_the_lock_allows(tmp_path):
+    root, out = _vasp_run(tmp_path, "edddav,ok")
+    assert out.returncode == 0, out.stderr
+    folder = root / "static/k-atom"
+    log = json.loads((folder / "corrections.json").read_text())
+    assert [e["handler"] for e in log] == ["VaspErrorHandler"]
+    assert "edddav" in log[0]["errors"] and "refused" not in log[0]
+    assert "ALGO = All" in (folder / "INCAR").read_text()
+    assert read_run(folder).final_energy == pytest.approx(-3.5)
+    marker = json.loads((folder / MARKER).read_text())
+    assert marker["status"] == "finished" and marker["summary"]["corrections"] == 1
+
+
+@pytest.mark.slow
+def test_custodian_stops_when_a_correction_would_change_a_locked_tag(tmp_path):
+    root, out = _vasp_run(tmp_path, "zbrent,ok")
+    assert out.returncode == 1
+    folder = root / "static/k-atom"
+    assert "refused" in out.stderr and "EDIFF" in out.stderr
+    log = json.loads((folder / "corrections.json").read_text())
+    assert log[-1]["refused"][0]["tag"] == "EDIFF"
+    assert log[-1]["refused"][0]["correction"] == pytest.approx(1e-7)
+    assert "EDIFF = 1e-06" in (folder / "INCAR").read_text()  # the protocol's value was put back
+    assert node_state(folder) == "failed"
