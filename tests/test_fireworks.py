@@ -1,0 +1,76 @@
+"""FireWorks: submit on the serverless store (once), run with rlaunch rapidfire, status, bad LaunchPads."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from running_helpers import cli, small_campaign
+
+SPEC = "relax: [cote2-bulk, k-bcc]\nstatic: [k-atom]\n"
+
+
+@pytest.mark.slow
+def test_submit_twice_then_rapidfire_on_the_serverless_store(tmp_path):
+    root = small_campaign(tmp_path, SPEC)
+    first = cli("submit", str(root), "--engine", "chgnet")
+    assert first.returncode == 0, first.stderr
+    assert "added workflow" in first.stdout and "with 3 fireworks" in first.stdout
+    second = cli("submit", str(root), "--engine", "chgnet")
+    assert second.returncode == 0 and "nothing added" in second.stdout
+    store = (root / "fireworks-store.json").resolve()
+    rlaunch = Path(sys.executable).with_name("rlaunch")
+    env = {**os.environ, "MONGOMOCK_SERVERSTORE_FILE": str(store), "OPENBLAS_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [str(rlaunch), "rapidfire"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr
+    status = cli("status", str(root), "--json")
+    rows = {r["node"]: r for r in json.loads(status.stdout)}
+    assert {r["fireworks"] for r in rows.values()} == {"COMPLETED"}
+    assert {r["state"] for r in rows.values()} == {"finished"}
+    assert rows["relax/k-bcc"]["engine"] == "chgnet"
+    third = cli("submit", str(root))
+    assert "nothing added" in third.stdout  # finished work is never queued again
+
+
+def test_status_of_an_unrun_campaign(tmp_path):
+    root = small_campaign(tmp_path, SPEC)
+    out = cli("status", str(root), "--json")
+    rows = json.loads(out.stdout)
+    assert [r["state"] for r in rows] == ["pending"] * 3
+    assert all(r["fireworks"] is None for r in rows)
+
+
+def test_unreachable_launchpad_is_a_clear_error(tmp_path):
+    root = small_campaign(tmp_path, SPEC)
+    lpad = tmp_path / "my_launchpad.yaml"
+    lpad.write_text(
+        "host: localhost\nport: 1\nname: fw\nmongoclient_kwargs: {serverSelectionTimeoutMS: 300}\n"
+    )
+    out = cli("submit", str(root), "--launchpad", str(lpad))
+    assert out.returncode == 2
+    assert "cannot reach the LaunchPad's MongoDB at localhost:1" in out.stderr
+    missing = cli("submit", str(root), "--launchpad", str(tmp_path / "nope.yaml"))
+    assert missing.returncode == 2 and "nope.yaml: no such LaunchPad file" in missing.stderr
+
+
+def test_qadapter_templates_render_for_slurm_and_pbs():
+    from importlib import resources
+
+    import yaml
+    from fireworks.user_objects.queue_adapters.common_adapter import CommonAdapter
+
+    folder = resources.files("cztflow") / "data" / "qadapters"
+    scripts = {}
+    for name in ("slurm", "pbs"):
+        doc = yaml.safe_load((folder / f"{name}.yaml").read_text())
+        doc.pop("_fw_name")
+        adapter = CommonAdapter(q_type=doc.pop("_fw_q_type"), **doc)
+        scripts[name] = adapter.get_script_str(".")
+    assert "#SBATCH --ntasks=64" in scripts["slurm"] and "rlaunch" in scripts["slurm"]
+    assert "#PBS -l nodes=1:ppn=64" in scripts["pbs"] and "rlaunch" in scripts["pbs"]

@@ -1,0 +1,46 @@
+"""GPAW: one work-function node end to end (a 9-atom CoTe2 slab, with declared speed deviations)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from running_helpers import cli, small_campaign
+
+pytest.importorskip("gpaw")
+
+SPEC = """
+relax: [cote2-001]
+workfunction: [cote2-001]
+deviations:
+  - {tag: ENCUT, value: 300, reason: "test speed", nodes: ["workfunction/*"]}
+  - {tag: EDIFF, value: 1.0e-5, reason: "test speed", nodes: ["workfunction/*"]}
+incar:
+  - {nodes: ["workfunction/*"], tags: {ISPIN: 1}}
+"""
+
+
+@pytest.mark.slow
+def test_gpaw_work_function_node(tmp_path):
+    from cztflow.analysis import read_run
+    from cztflow.analysis.volumetric import read_planar_average
+    from cztflow.analysis.workfunction import work_function
+
+    root = small_campaign(tmp_path, SPEC)
+    out = cli("run", str(root), "--engine", "relax=chgnet", "--engine", "workfunction=gpaw")
+    assert out.returncode == 0, out.stderr
+    folder = root / "workfunction/cote2-001"
+    run = read_run(folder)
+    settings = run.parameters["engine"]
+    assert settings["engine"] == "gpaw" and settings["encut"] == 300.0
+    assert settings["dipole_layer"] == "xy" and settings["smearing"]["width"] == 0.05
+    locpot, planar = read_planar_average(folder / "LOCPOT")
+    assert locpot.grid[2] > 100 and np.isfinite(planar).all()
+    frac = np.linalg.solve(run.lattice.T, run.positions.T).T
+    wf = work_function(planar, float(np.linalg.norm(run.lattice[2])), frac[:, 2], run.efermi)
+    assert wf.work_functions and all(3.0 < phi < 7.0 for phi in wf.work_functions)  # PBE: 4-6 eV
+    relaxed = read_run(root / "relax/cote2-001")
+    assert np.allclose(run.positions, relaxed.positions, atol=1e-6)  # seeded from the relaxation
+    marker = json.loads((folder / "cztflow-run.json").read_text())
+    assert marker["seed"].startswith("CONTCAR of relax/cote2-001")
