@@ -345,5 +345,5 @@ def test_neb_image_without_vtst_tangent_is_refused(tmp_path):
     neb = neb_tree(tmp_path / "neb", [-10.0, -9.8, -9.6, -9.75, -10.1], [0, -0.5, 0.0, 0.4, 0])
     text = (neb / "02" / "OUTCAR").read_text()
     (neb / "02" / "OUTCAR").write_text("\n".join(x for x in text.splitlines() if "NEB: projections" not in x))
-    with pytest.raises(MalformedFileError, match=r"02/OUTCAR: no 'NEB: projections on to tangent' line"):
+    with pytest.raises(MalformedFileError, match=r"02/OUTCAR: no tangent force \(VTST 'NEB: projections'\)"):
         read_neb(neb)
