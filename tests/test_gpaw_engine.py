@@ -44,3 +44,28 @@ def test_gpaw_work_function_node(tmp_path):
     assert np.allclose(run.positions, relaxed.positions, atol=1e-6)  # seeded from the relaxation
     marker = json.loads((folder / "cztflow-run.json").read_text())
     assert marker["seed"].startswith("CONTCAR of relax/cote2-001")
+
+
+@pytest.mark.slow
+def test_prerelax_with_chgnet_before_gpaw(tmp_path):
+    """The MLIP relaxes first; GPAW starts from its geometry; both step counts are recorded."""
+    from cztflow.analysis import read_run
+
+    spec = (
+        "relax: [znte-bulk]\n"
+        "deviations:\n"
+        "  - {tag: ENCUT, value: 300, reason: test speed}\n"
+        "  - {tag: EDIFF, value: 1.0e-5, reason: test speed}\n"
+    )
+    root = small_campaign(tmp_path, spec)
+    out = cli("run", str(root), "--engine", "gpaw", "--prerelax", "chgnet")
+    assert out.returncode == 0, out.stderr
+    folder = root / "relax/znte-bulk"
+    marker = json.loads((folder / "cztflow-run.json").read_text())
+    assert marker["prerelax"]["engine"]["engine"] == "chgnet"
+    assert marker["prerelax"]["summary"]["ionic_steps"] >= 1
+    assert marker["engine"]["engine"] == "gpaw" and isinstance(marker["summary"]["ionic_steps"], int)
+    pre = read_run(folder / "prerelax")
+    start = (folder / "POSCAR").read_text().splitlines()[2:5]
+    assert np.allclose([[float(x) for x in ln.split()] for ln in start], pre.lattice, atol=1e-6)
+    assert read_run(folder).parameters["engine"]["engine"] == "gpaw"
