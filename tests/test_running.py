@@ -60,6 +60,9 @@ def test_static_follows_its_bands_engine():
     ]
     chosen = engine_for_nodes(nodes, parse_engine_choices([]))
     assert chosen == {"static/x": "gpaw", "bands/x": "gpaw", "static/k": "chgnet"}
+    nodes.append({"id": "dos/x", "kind": "dos", "deps": ["static/x"]})
+    with pytest.raises(EngineError, match="static/x feeds bands and DOS run by different engines"):
+        engine_for_nodes(nodes, parse_engine_choices(["dos=vasp"]))
 
 
 def test_cli_refuses_unknown_engine_and_missing_vasp_command(tmp_path):

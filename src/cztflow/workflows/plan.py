@@ -80,8 +80,15 @@ def read_campaign(root: Path) -> dict[str, Any]:
 def engine_for_nodes(nodes: list[dict[str, Any]], per_kind: dict[str, str]) -> dict[str, str]:
     """The engine of every node id under ``per_kind``, statics following their bands/DOS."""
     chosen = {n["id"]: per_kind[n["kind"]] for n in nodes}
+    feeds: dict[str, str] = {}
     for n in nodes:
         if n["kind"] in ("bands", "dos"):
             for dep in n["deps"]:
-                chosen[dep] = chosen[n["id"]]
+                if feeds.get(dep, chosen[n["id"]]) != chosen[n["id"]]:
+                    raise EngineError(
+                        f"{dep} feeds bands and DOS run by different engines "
+                        f"({feeds[dep]}, {chosen[n['id']]}); "
+                        "give --engine bands=X and --engine dos=X the same engine"
+                    )
+                feeds[dep] = chosen[dep] = chosen[n["id"]]
     return chosen
