@@ -146,6 +146,17 @@ def test_deviation_is_stamped_in_incar_and_campaign(tmp_path):
         ),
         ("relax: [cote2-znte]\nchgdiff: {cote2-znte: [cote2, mxene]}", "no atoms of block mxene"),
         ("relax: [cote2-bulk, cote2-bulk]", "relax/cote2-bulk is listed twice"),
+        ("systems: {cote2-001: {builder: cote2-001}}", "cote2-001 are study systems"),
+        ("systems: {small: {args: {layers: 2}}}", "small needs a 'builder'"),
+        (
+            "systems: {small: {builder: cote2-001, args: {layerz: 2}}}\nrelax: [small]",
+            "takes no argument layerz",
+        ),
+        (
+            "relax: [znte-111]\nadsorption: {znte-111: {sites: [K-hollow-9]}}",
+            "no site(s) K-hollow-9; it has K-ontop-1, K-bridge-1, K-hollow-1, K-hollow-2",
+        ),
+        ("relax: [znte-111]\nmigration: {znte-111: {}}", "znte-111 needs a starting 'site'"),
     ],
 )
 def test_bad_specs_name_the_file_and_the_entry(tmp_path, text, message):
@@ -155,3 +166,31 @@ def test_bad_specs_name_the_file_and_the_entry(tmp_path, text, message):
         write_campaign(campaign, tmp_path / "out", potcar_spec=True)
     assert message in str(err.value)
     assert "spec.yaml" in str(err.value) or "relax/cote2-bulk" in str(err.value)
+
+
+def test_spec_systems_and_site_subsets(tmp_path):
+    path = _spec(
+        tmp_path,
+        """
+systems:
+  cote2-2x2: {builder: cote2-001, args: {layers: 2, supercell: [2, 2]}}
+relax: [cote2-2x2]
+adsorption:
+  cote2-2x2: {sites: [K-hollow-1, K-ontop-1]}
+migration:
+  cote2-2x2: {site: hollow-1}
+""",
+    )
+    campaign = load_campaign(path)
+    nodes = campaign.nodes
+    assert len(nodes["relax/cote2-2x2"].input_set.structure) == 2 * 3 * 4
+    sites = [n for n in nodes if n.startswith("relax/cote2-2x2-K-")]
+    assert sites == [
+        "relax/cote2-2x2-K-hollow-1",
+        "relax/cote2-2x2-K-ontop-1",
+        "relax/cote2-2x2-K-hollow-1-hop",
+    ]
+    ads = nodes["relax/cote2-2x2-K-hollow-1"]
+    assert ads.deps == ["relax/cote2-2x2"]
+    assert ads.seed["from"] == "relax/cote2-2x2" and "adsorbate" in ads.seed["how"]
+    assert nodes["neb/cote2-2x2"].deps == ["relax/cote2-2x2-K-hollow-1", "relax/cote2-2x2-K-hollow-1-hop"]

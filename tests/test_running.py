@@ -232,3 +232,46 @@ def test_custodian_stops_when_a_correction_would_change_a_locked_tag(tmp_path):
     assert log[-1]["refused"][0]["correction"] == pytest.approx(1e-7)
     assert "EDIFF = 1e-06" in (folder / "INCAR").read_text()  # the protocol's value was put back
     assert node_state(folder) == "failed"
+
+
+def test_adsorbate_starts_on_the_relaxed_substrate(tmp_path):
+    """The substrate's atoms take its relaxed positions and the K moves with them."""
+    from ase.io import read
+
+    from cztflow.workflows.seeding import apply_seed
+
+    root = small_campaign(tmp_path, "relax: [znte-111]\nadsorption: {znte-111: {sites: [K-hollow-1]}}\n")
+    sub = read(root / "relax/znte-111/POSCAR", format="vasp")
+    relaxed = sub.copy()
+    relaxed.positions += [0.10, -0.05, 0.20]
+    relaxed.positions[0] += [0.0, 0.0, 0.3]  # one atom moves on its own
+    relaxed.write(root / "relax/znte-111/CONTCAR", format="vasp", direct=True)
+    doc = json.loads((root / "campaign.json").read_text())
+    node = next(n for n in doc["nodes"] if n["id"] == "relax/znte-111-K-hollow-1")
+    before = read(root / node["folder"] / "POSCAR", format="vasp")
+    assert "CONTCAR of the substrate" in apply_seed(root, node)
+    after = read(root / node["folder"] / "POSCAR", format="vasp")
+    k = [i for i, s in enumerate(after.get_chemical_symbols()) if s == "K"]
+    assert len(k) == 1 and len(after) == len(sub) + 1
+    np.testing.assert_allclose(after.positions[k[0]] - before.positions[k[0]], [0.10, -0.05, 0.20], atol=1e-6)
+    np.testing.assert_allclose(after.cell[:], before.cell[:], atol=1e-6)  # the taller adsorbate cell stays
+    others = [i for i in range(len(after)) if i not in k]
+    moved = np.linalg.norm(after.positions[others] - before.positions[others], axis=1)
+    assert sorted(np.round(moved, 6))[-1] == pytest.approx(np.linalg.norm([0.10, -0.05, 0.50]), abs=1e-6)
+    assert (root / node["folder"] / "POSCAR.orig").is_file()
+
+
+def test_adsorbate_seed_refuses_a_substrate_it_does_not_contain(tmp_path):
+    from ase.io import read
+
+    from cztflow.workflows.seeding import apply_seed
+
+    root = small_campaign(tmp_path, "relax: [znte-111]\nadsorption: {znte-111: {sites: [K-hollow-1]}}\n")
+    doc = json.loads((root / "campaign.json").read_text())
+    node = next(n for n in doc["nodes"] if n["id"] == "relax/znte-111-K-hollow-1")
+    orig = read(root / "relax/znte-111/POSCAR", format="vasp")
+    orig.positions[0] += [1.0, 0.0, 0.0]  # the parent started elsewhere: not this adsorbate's substrate
+    orig.write(root / "relax/znte-111/POSCAR.orig", format="vasp", direct=True)
+    orig.write(root / "relax/znte-111/CONTCAR", format="vasp", direct=True)
+    with pytest.raises(EngineError, match="does not hold every atom of the parent"):
+        apply_seed(root, node)

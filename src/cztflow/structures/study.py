@@ -83,9 +83,7 @@ def _builder(name: str) -> tuple[Callable[..., Structure], str]:
     try:
         return BUILDERS[name]
     except KeyError:
-        raise ValueError(
-            f"unknown builder {name!r}; choose from {', '.join(BUILDERS)}"
-        ) from None
+        raise ValueError(f"unknown builder {name!r}; choose from {', '.join(BUILDERS)}") from None
 
 
 def build_system(name: str, overrides: dict[str, Any] | None = None) -> Built:
@@ -126,17 +124,54 @@ def build_system(name: str, overrides: dict[str, Any] | None = None) -> Built:
 
 
 def adsorbates(substrate: Built, options: dict[str, Any]) -> Iterator[Built]:
-    """K on every distinct site of ``substrate`` (options as in study.yaml's ``adsorption``)."""
+    """K on every distinct site of ``substrate`` (options as in study.yaml's ``adsorption``).
+
+    ``options`` may hold ``sites_from`` (blocks whose symmetry sets the sites),
+    ``intercalate`` (a lower block to put K above) and ``sites``, a list of labels such as
+    ``K-hollow-1`` or ``Kint-ontop-1`` that keeps only those sites.
+
+    Raises
+    ------
+    ValueError
+        For an unknown option or a label in ``sites`` that the substrate does not have.
+    """
+    unknown = sorted(set(options) - {"sites_from", "intercalate", "sites"})
+    if unknown:
+        raise ValueError(
+            f"{substrate.name}: unknown adsorption option(s) {', '.join(unknown)}; "
+            "known: sites_from, intercalate, sites"
+        )
+    found = list(_all_adsorbates(substrate, options))
+    wanted = options.get("sites")
+    if wanted is None:
+        yield from found
+        return
+    labels = {b.name[len(substrate.name) + 1 :]: b for b in found}
+    missing = [w for w in wanted if w not in labels]
+    if missing:
+        raise ValueError(f"{substrate.name}: no site(s) {', '.join(missing)}; it has {', '.join(labels)}")
+    for label in wanted:
+        yield labels[label]
+
+
+def _all_adsorbates(substrate: Built, options: dict[str, Any]) -> Iterator[Built]:
     slab = substrate.structure
     symmetric = blocks_only(slab, options["sites_from"]) if "sites_from" in options else slab
     for site in k_sites(symmetric):
-        yield Built(f"{substrate.name}-K-{site.name}", "adsorbate", "add_k",
-                    {"substrate": substrate.name, "site": site.name}, add_k(slab, site))
+        yield Built(
+            f"{substrate.name}-K-{site.name}",
+            "adsorbate",
+            "add_k",
+            {"substrate": substrate.name, "site": site.name},
+            add_k(slab, site),
+        )
     block = options.get("intercalate")
     if block:
         for site in k_sites(lower_part(slab, block)):
             yield Built(
-                f"{substrate.name}-Kint-{site.name}", "adsorbate", "intercalate_k",
+                f"{substrate.name}-Kint-{site.name}",
+                "adsorbate",
+                "intercalate_k",
                 {"substrate": substrate.name, "site": site.name, "lower_block": block},
                 intercalate_k(slab, site, lower_block=block),
             )
@@ -150,8 +185,13 @@ def migration_path(substrate: Built, options: dict[str, Any]) -> Iterator[Built]
         raise ValueError(f"{substrate.name}: no site {options['site']!r}; have {', '.join(sites)}")
     initial, final = migration_endpoints(slab, sites[options["site"]])
     for i, image in enumerate(neb_path(initial, final)):
-        yield Built(f"{substrate.name}-neb-{i:02d}", "neb-image", "neb_path",
-                    {"substrate": substrate.name, "site": options["site"], "image": i}, image)
+        yield Built(
+            f"{substrate.name}-neb-{i:02d}",
+            "neb-image",
+            "neb_path",
+            {"substrate": substrate.name, "site": options["site"], "image": i},
+            image,
+        )
 
 
 def iter_study() -> Iterator[Built]:
@@ -190,10 +230,20 @@ def build_all(outdir: str | Path, progress: Callable[[Built], None] | None = Non
     for item in iter_study():
         file = f"{item.name}.vasp"
         text = write_structure(item.structure, outdir / file, item.name)
-        entries.append(index_entry(item.structure, name=item.name, file=file, kind=item.kind,
-                                   builder=item.builder, args=item.args, text=text))
+        entries.append(
+            index_entry(
+                item.structure,
+                name=item.name,
+                file=file,
+                kind=item.kind,
+                builder=item.builder,
+                args=item.args,
+                text=text,
+            )
+        )
         if progress:
             progress(item)
-    (outdir / "index.json").write_text(json.dumps(entries, indent=1, ensure_ascii=False) + "\n",
-                                       encoding="utf-8")
+    (outdir / "index.json").write_text(
+        json.dumps(entries, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     return entries

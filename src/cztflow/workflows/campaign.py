@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ __all__ = ["KINDS", "Campaign", "Node", "load_campaign"]
 KINDS = ("relax", "static", "workfunction", "chgdiff", "bands", "dos", "neb")
 
 _GROUPS = ("relax", "static", "adsorption", "migration", "workfunction", "electronic", "chgdiff")
-_KEYS = {"name", "protocol", "deviations", "incar", *_GROUPS}
+_KEYS = {"name", "protocol", "deviations", "incar", "systems", *_GROUPS}
 
 
 @dataclass
@@ -94,6 +94,33 @@ def _list(spec: Mapping[str, Any], key: str, source: str) -> list:
     return list(value)
 
 
+def _adsorbate_seed(substrate: str) -> dict[str, str]:
+    return {"from": f"relax/{substrate}", "how": "CONTCAR of the substrate; the adsorbate moves with it"}
+
+
+def _named(spec: Mapping[str, Any], key: str, source: str) -> list[tuple[str, Any]]:
+    """A group given as a list of names, or as a mapping of name to its options."""
+    value = spec.get(key) or []
+    if isinstance(value, Mapping):
+        return [(str(k), v) for k, v in value.items()]
+    return [(str(name), None) for name in _list(spec, key, source)]
+
+
+def _own_systems(raw: Any, source: str) -> dict[str, dict[str, Any]]:
+    """The spec's own systems: name -> {builder, args}, as in study.yaml."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{source}: 'systems' must map a name to {{builder: ..., args: {{...}}}}")
+    clash = sorted(set(raw) & set(study()["systems"]))
+    if clash:
+        raise ValueError(f"{source}: systems: {', '.join(clash)} are study systems; pick new names")
+    for name, entry in raw.items():
+        if not isinstance(entry, Mapping) or "builder" not in entry:
+            raise ValueError(f"{source}: systems: {name} needs a 'builder' (and optional 'args')")
+    return {str(k): dict(v) for k, v in raw.items()}
+
+
 def _incar_overrides(raw: Any, source: str) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
     out = []
     for i, entry in enumerate(raw or []):
@@ -116,16 +143,40 @@ class _Builder:
         self.structures: dict[str, Built] = {}
         self.overrides = _incar_overrides(spec.get("incar"), source)
         self.nodes: dict[str, Node] = {}
+        self.own_systems = _own_systems(spec.get("systems"), source)
 
     def structure(self, name: str, group: str) -> Structure:
         """Build study system ``name`` once (only systems the spec names are built)."""
         if name not in self.structures:
+            if name in self.own_systems:
+                entry = self.own_systems[name]
+                try:
+                    built = build_system(entry["builder"], entry.get("args") or {})
+                except ValueError as exc:
+                    raise ValueError(f"{self.source}: systems: {name}: {exc}") from None
+                self.structures[name] = replace(built, name=name, args=dict(entry.get("args") or {}))
+                return self.structures[name].structure
             systems = study()["systems"]
             if name not in systems:
-                known = ", ".join(systems)
-                raise ValueError(f"{self.source}: {group}: unknown system {name!r}; the study has {known}")
+                known = ", ".join([*systems, *self.own_systems])
+                raise ValueError(f"{self.source}: {group}: unknown system {name!r}; known: {known}")
             self.structures[name] = build_system(name)
         return self.structures[name].structure
+
+    def options(self, group: str, name: str, given: Any) -> dict[str, Any]:
+        """Adsorption or migration options: the spec's own, else those of study.yaml."""
+        if given is not None:
+            if not isinstance(given, Mapping):
+                raise ValueError(f"{self.source}: {group}: {name}: options must be a mapping")
+            return dict(given)
+        table = study().get(group, {})
+        if name not in table:
+            what = "adsorption sites" if group == "adsorption" else "K hop"
+            raise ValueError(
+                f"{self.source}: {group}: {name} has no {what} in the study (study.yaml); "
+                f"give its options in the spec, e.g. {{{name}: {{}}}}"
+            )
+        return dict(table[name] or {})
 
     def settings(self, node_id: str) -> dict[str, Any]:
         tags: dict[str, Any] = {}
@@ -173,39 +224,44 @@ class _Builder:
         bulk = cell_kind(axis_gaps(s.lattice.matrix, s.frac_coords), threshold) == "bulk"
         self.add(f"relax/{name}", "relax", name, BulkRelaxSet if bulk else SlabRelaxSet, structure=s)
 
-    def adsorption(self, substrate: str) -> None:
+    def adsorption(self, substrate: str, given: Any = None) -> None:
         self.structure(substrate, "adsorption")
         if f"relax/{substrate}" not in self.nodes:
             raise ValueError(f"{self.source}: adsorption on {substrate} needs it under 'relax' (E_sub)")
-        options = study().get("adsorption", {})
-        if substrate not in options:
-            raise ValueError(f"{self.source}: {substrate} has no adsorption sites in the study (study.yaml)")
-        found = list(adsorbates(self.structures[substrate], options[substrate] or {}))
+        options = self.options("adsorption", substrate, given)
+        try:
+            found = list(adsorbates(self.structures[substrate], options))
+        except ValueError as exc:
+            raise ValueError(f"{self.source}: adsorption: {exc}") from None
         for built in found:
             self.add(
                 f"relax/{built.name}",
                 "relax",
                 built.name,
                 SlabRelaxSet,
+                deps=[f"relax/{substrate}"],
+                seed=_adsorbate_seed(substrate),
                 structure=built.structure,
                 extra={"substrate": substrate, "site": built.args["site"]},
             )
 
-    def migration(self, substrate: str) -> None:
-        hops = study().get("migration", {})
-        if substrate not in hops:
-            raise ValueError(f"{self.source}: migration: no K hop on {substrate} in the study (study.yaml)")
-        site = hops[substrate]["site"]
+    def migration(self, substrate: str, given: Any = None) -> None:
+        hop = self.options("migration", substrate, given)
+        if "site" not in hop:
+            raise ValueError(f"{self.source}: migration: {substrate} needs a starting 'site'")
+        site = hop["site"]
         initial = f"relax/{substrate}-K-{site}"
         if initial not in self.nodes:
             raise ValueError(f"{self.source}: migration on {substrate} needs it under 'adsorption'")
-        images = [b.structure for b in migration_path(self.structures[substrate], hops[substrate])]
+        images = [b.structure for b in migration_path(self.structures[substrate], hop)]
         final = f"relax/{substrate}-K-{site}-hop"
         self.add(
             final,
             "relax",
             substrate,
             SlabRelaxSet,
+            deps=[f"relax/{substrate}"],
+            seed=_adsorbate_seed(substrate),
             structure=images[-1],
             extra={"substrate": substrate, "site": f"{site}'"},
         )
@@ -327,10 +383,10 @@ def load_campaign(path: str | Path) -> Campaign:
         b.relax(name)
     for name in _list(spec, "static", source):
         b.add(f"static/{name}", "static", name, StaticSet, structure=b.structure(name, "static"))
-    for name in _list(spec, "adsorption", source):
-        b.adsorption(name)
-    for name in _list(spec, "migration", source):
-        b.migration(name)
+    for name, given in _named(spec, "adsorption", source):
+        b.adsorption(name, given)
+    for name, given in _named(spec, "migration", source):
+        b.migration(name, given)
     for name in _list(spec, "workfunction", source):
         b.after_relax(name, "workfunction", "workfunction", WorkFunctionSet)
     for name in _list(spec, "electronic", source):

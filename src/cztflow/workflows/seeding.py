@@ -6,6 +6,8 @@
   parent's starting POSCAR by species and position, and take their relaxed positions.
 * ``"POSCAR and CHGCAR ..."`` (bands, DOS): the static run's geometry, and its CHGCAR for
   VASP (ICHARG = 11); open engines read the parent's saved state themselves.
+* ``"... adsorbate ..."`` (K on a substrate): the substrate's atoms take its relaxed
+  positions; the K moves with its three nearest substrate atoms.
 * ``{"initial": ..., "final": ...}`` (CI-NEB): both relaxed ends, images re-interpolated
   with IDPP, and the ends' results (OUTCAR or cztflow-result.json) copied into 00 and N.
 
@@ -60,32 +62,64 @@ def replace_geometry(poscar: Path, source: Path) -> None:
     write_contcar(poscar.parent, atoms, template, name="POSCAR")
 
 
-def _block_geometry(poscar: Path, parent: Path) -> None:
-    """Relaxed positions for a part whose atoms are a subset of the parent's."""
-    _keep_original(poscar)
-    part, template = atoms_from_poscar(poscar.with_name("POSCAR.orig"))
+def _parent_start(parent: Path) -> Atoms:
     start, _ = atoms_from_poscar(
         parent / "POSCAR.orig" if (parent / "POSCAR.orig").is_file() else parent / "POSCAR"
     )
-    relaxed, _ = atoms_from_poscar(relaxed_geometry(parent))
-    if not np.allclose(part.cell[:], start.cell[:], atol=1e-6):
-        raise EngineError(f"{poscar}: its cell differs from the parent's ({parent}); not a part of it")
-    index = []
-    symbols = start.get_chemical_symbols()
-    for atom in part:
-        d = start.get_scaled_positions() - part.cell.scaled_positions(atom.position[None, :])[0]
+    return start
+
+
+def _match(atoms: Atoms, start: Atoms) -> list[int | None]:
+    """For each atom, the parent atom at the same Cartesian place and species, or None."""
+    symbols = np.array(start.get_chemical_symbols())
+    index: list[int | None] = []
+    for atom in atoms:
+        d = start.cell.scaled_positions(start.positions - atom.position)
         d -= np.round(d)
         dist = np.linalg.norm(d @ start.cell[:], axis=1)
-        dist[[s != atom.symbol for s in symbols]] = np.inf
+        dist[symbols != atom.symbol] = np.inf
         j = int(np.argmin(dist))
-        if dist[j] > 1e-3:
-            raise EngineError(
-                f"{poscar}: atom {atom.symbol}{atom.index} is not among the parent's atoms ({parent})"
-            )
-        index.append(j)
-    part.set_cell(relaxed.cell)
-    part.set_scaled_positions(relaxed.get_scaled_positions(wrap=False)[index])
-    write_contcar(poscar.parent, part, template, name="POSCAR")
+        index.append(j if dist[j] <= 1e-3 else None)
+    return index
+
+
+def _seed_from_parent(poscar: Path, parent: Path, *, added: bool) -> None:
+    """Relaxed positions for atoms found in the parent's start; ``added`` atoms move along.
+
+    ``added=False`` (a charge-difference part, same cell): every atom must be one of the
+    parent's.  ``added=True`` (an adsorbate on a relaxed substrate; its cell may be taller
+    to keep the vacuum above the K): atoms not in the parent, the K, move by the mean
+    displacement of their three nearest parent atoms.
+    """
+    _keep_original(poscar)
+    atoms, template = atoms_from_poscar(poscar.with_name("POSCAR.orig"))
+    start = _parent_start(parent)
+    relaxed, _ = atoms_from_poscar(relaxed_geometry(parent))
+    same_cell = np.allclose(atoms.cell[:], start.cell[:], atol=1e-6)
+    if not (same_cell or (added and np.allclose(atoms.cell[:2], start.cell[:2], atol=1e-6))):
+        raise EngineError(f"{poscar}: its cell differs from the parent's ({parent}); cannot seed from it")
+    index = _match(atoms, start)
+    found = [j for j in index if j is not None]
+    if not added and len(found) < len(atoms):
+        k = index.index(None)
+        raise EngineError(f"{poscar}: atom {atoms[k].symbol}{k} is not among the parent's atoms ({parent})")
+    if added and len(set(found)) != len(start):
+        raise EngineError(f"{poscar}: does not hold every atom of the parent ({parent}); not its adsorbate")
+    moved = relaxed.get_scaled_positions(wrap=False) @ relaxed.cell[:]
+    shift = moved - start.positions
+    positions = atoms.positions.copy()
+    for i, j in enumerate(index):
+        if j is not None:
+            positions[i] = moved[j]
+            continue
+        d = start.cell.scaled_positions(start.positions - atoms.positions[i])
+        d -= np.round(d)
+        near = np.argsort(np.linalg.norm(d @ start.cell[:], axis=1))[:3]
+        positions[i] = atoms.positions[i] + shift[near].mean(axis=0)
+    cell = relaxed.cell[:].copy() if same_cell else np.vstack([relaxed.cell[:2], atoms.cell[2]])
+    atoms.set_cell(cell, scale_atoms=False)
+    atoms.positions = positions
+    write_contcar(poscar.parent, atoms, template, name="POSCAR")
 
 
 def _neb_images(folder: Path, initial: Path, final: Path) -> None:
@@ -139,7 +173,9 @@ def apply_seed(root: Path, node: dict[str, Any], *, copy_charge: bool = False) -
     parent = root / seed["from"]
     how = str(seed.get("how", ""))
     if "block" in how:
-        _block_geometry(folder / "POSCAR", parent)
+        _seed_from_parent(folder / "POSCAR", parent, added=False)
+    elif "adsorbate" in how:
+        _seed_from_parent(folder / "POSCAR", parent, added=True)
     else:
         replace_geometry(folder / "POSCAR", relaxed_geometry(parent))
     if "CHGCAR" in how and copy_charge:
