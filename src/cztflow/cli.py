@@ -327,5 +327,14 @@ def _register_running() -> None:
 _register_running()
 
 
+def _register_fig1() -> None:
+    from cztflow.cli_fig1 import fig1
+
+    app.command("fig1")(fig1)
+
+
+_register_fig1()
+
+
 if __name__ == "__main__":
     app()

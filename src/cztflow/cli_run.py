@@ -41,20 +41,9 @@ def run(
     config: ConfigOpt = None,
 ) -> None:
     """Run a campaign's nodes in dependency order, resuming where an earlier run stopped."""
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
     from cztflow.workflows.config import ConfigError, load_config
     from cztflow.workflows.engines.base import EngineError
-    from cztflow.workflows.plan import parse_engine_choices, read_campaign
-    from cztflow.workflows.runner import run_campaign
+    from cztflow.workflows.plan import parse_engine_choices
 
     def selected(node: dict[str, Any]) -> bool:
         return not only or any(fnmatch.fnmatchcase(node["id"], p) for p in only)
@@ -62,26 +51,58 @@ def run(
     try:
         engines = parse_engine_choices(engine or [])
         settings = load_config(config, campaign=directory)
-        total = sum(1 for n in read_campaign(directory)["nodes"] if selected(n))
     except (EngineError, ConfigError) as exc:
         _fail(exc)
+    report = run_with_progress(directory, engines, settings, prerelax=prerelax, db=db, only=selected)
+    if report.failed or report.blocked:
+        raise typer.Exit(code=1)
+
+
+def run_with_progress(
+    directory: Path,
+    engines: dict[str, str],
+    settings: Any,
+    *,
+    prerelax: str | None = None,
+    db: str | None = None,
+    only: Any = None,
+) -> Any:
+    """Run the campaign under a progress bar with an ETA; print the outcome; return the report.
+
+    The bar advances by each node's expected cost (:func:`cztflow.workflows.plan.node_cost`),
+    so the ETA reflects that a GPAW heterostructure takes longer than a CHGNet bulk cell.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from cztflow.workflows.config import ConfigError
+    from cztflow.workflows.engines.base import EngineError
+    from cztflow.workflows.plan import engine_for_nodes, node_cost, read_campaign
+    from cztflow.workflows.runner import run_campaign
+
+    try:
+        nodes = [n for n in read_campaign(directory)["nodes"] if only is None or only(n)]
+        chosen = engine_for_nodes(nodes, engines)
+    except (EngineError, ConfigError) as exc:
+        _fail(exc)
+    cost = {n["id"]: node_cost(n, chosen[n["id"]]) for n in nodes}
     console = Console(stderr=True)
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        TextColumn("{task.fields[done]}/{task.fields[count]} nodes"),
         TimeElapsedColumn(),
         TextColumn("ETA"),
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=console, transient=False) as bar:
-        job = bar.add_task("nodes", total=total)
+        job = bar.add_task("nodes", total=sum(cost.values()), done=0, count=len(nodes))
 
         def progress(node: dict[str, Any], outcome: str) -> None:
             if outcome == "started":
                 bar.update(job, description=f"{node['id']}")
                 return
-            bar.advance(job)
+            bar.update(job, advance=cost.get(node["id"], 0.0), done=bar.tasks[0].fields["done"] + 1)
             if outcome == "failed":
                 console.print(f"[red]failed[/red] {node['id']}")
 
@@ -92,7 +113,7 @@ def run(
                 config=settings,
                 prerelax=prerelax,
                 db_url=db,
-                only=selected,
+                only=only,
                 progress=progress,
             )
         except (EngineError, ConfigError) as exc:
@@ -106,8 +127,7 @@ def run(
     )
     for node_id, reason in report.failed.items():
         typer.secho(f"failed {node_id}: {reason}", fg=typer.colors.RED, err=True)
-    if report.failed or report.blocked:
-        raise typer.Exit(code=1)
+    return report
 
 
 LaunchpadOpt = Annotated[

@@ -103,8 +103,11 @@ def load_folder(folder: Path) -> FolderInputs:
         if not (folder / name).is_file():
             out.problems.append(Problem(name, "missing", name, "a POSCAR", "none"))
             continue
+        # a runner seeds POSCAR from the parents' results and keeps the written one as
+        # POSCAR.orig: the campaign's inputs are what the protocol governs
+        written = folder / f"{name}.orig"
         try:
-            out.poscars[name] = read_poscar(folder / name)
+            out.poscars[name] = read_poscar(written if written.is_file() else folder / name)
         except ValueError as exc:
             out.problems.append(Problem(name, "malformed", name, "a readable POSCAR", str(exc)))
     out.potcar = read_potcar_symbols(folder)
@@ -290,6 +293,11 @@ class Checker:
             return
         if kind == "slab" and k.mesh[2] != 1:
             self.add("KPOINTS", "kpoints", "mesh", "1 subdivision along the slab normal", k.mesh[2])
+        dev = deviation_for(KPOINTS_TAG, self.node, self.deviations)
+        if (dev is not None and kind == "bulk") or (dev is not None and self.calc == "dos"):
+            if tuple(k.mesh) != tuple(int(x) for x in dev.value):
+                self.add("KPOINTS", "locked", "mesh", f"{_show(dev.value)} (declared deviation)", k.mesh)
+            return
         if self.calc == "dos":
             density = float(p.decision("dos_kpoint_density").value)
             want = geometry.kpoint_mesh(pos.matrix, density, (True, True, kind == "bulk"))

@@ -176,7 +176,7 @@ class ProtocolInputSet(VaspInputSet):
                 tags[tag] = list(dev.value) if isinstance(dev.value, tuple) else dev.value
                 used.append(dev)
         kp_dev = self._deviation(KPOINTS_TAG)
-        if kp_dev is not None and self.geometry == "slab" and self.calc not in ("bands", "dos"):
+        if kp_dev is not None and (self.geometry in ("slab", "bulk") or self.calc == "bands"):
             used.append(kp_dev)
         incar = StampedIncar({k: v for k, v in tags.items() if v is not None})
         incar.header = (
@@ -201,6 +201,8 @@ class ProtocolInputSet(VaspInputSet):
         dev = self._deviation(KPOINTS_TAG)
         if dev is not None and self.geometry == "slab":
             return Kpoints.monkhorst_automatic(tuple(int(k) for k in dev.value))
+        if dev is not None and self.geometry == "bulk":
+            return Kpoints.gamma_automatic(tuple(int(k) for k in dev.value))
         user = self.user_kpoints_settings
         if isinstance(user, Kpoints):
             if self.geometry == "slab" and user.kpts != default.kpts:
@@ -350,7 +352,15 @@ class BandStructureSet(ProtocolInputSet):
 
     @property
     def kpoints(self) -> Kpoints:
-        return line_mode_kpoints(self.ordered, self.geometry, self.protocol)
+        dev = self._deviation(KPOINTS_TAG)
+        if dev is not None and not isinstance(dev.value, int):
+            raise ProtocolLockError(
+                f"{self.node}: a KPOINTS deviation for a band structure is the number of points per "
+                f"segment (an integer), not {dev.value!r}"
+            )
+        return line_mode_kpoints(
+            self.ordered, self.geometry, self.protocol, divisions=dev.value if dev is not None else None
+        )
 
 
 @dataclass
@@ -366,6 +376,9 @@ class DosSet(ProtocolInputSet):
 
     @property
     def kpoints(self) -> Kpoints:
+        dev = self._deviation(KPOINTS_TAG)
+        if dev is not None and self.geometry in ("slab", "bulk"):
+            return Kpoints.gamma_automatic(tuple(int(k) for k in dev.value))
         return mesh_kpoints(self.ordered, self.geometry, self.protocol, dos=True)
 
 

@@ -93,9 +93,11 @@ def band_path(structure: Structure, *, in_plane: bool) -> list[tuple[str, np.nda
     return segments
 
 
-def line_mode_kpoints(structure: Structure, geometry: str, protocol: Protocol) -> Kpoints:
-    """Line-mode KPOINTS along :func:`band_path` with the protocol's points per segment."""
-    divisions = int(protocol.decision("band_path").value["points_per_segment"])
+def line_mode_kpoints(
+    structure: Structure, geometry: str, protocol: Protocol, *, divisions: int | None = None
+) -> Kpoints:
+    """Line-mode KPOINTS along :func:`band_path`; ``divisions`` points per segment (default: protocol)."""
+    divisions = divisions or int(protocol.decision("band_path").value["points_per_segment"])
     kpts, labels = [], []
     for a, ka, b, kb in band_path(structure, in_plane=geometry == "slab"):
         kpts += [ka, kb]

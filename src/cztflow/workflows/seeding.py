@@ -83,13 +83,47 @@ def _match(atoms: Atoms, start: Atoms) -> list[int | None]:
     return index
 
 
+def _match_lifted_block(
+    atoms: Atoms, start: Atoms, index: list[int | None]
+) -> tuple[list[int | None], np.ndarray]:
+    """Match atoms that an intercalated K pushed up as a rigid block (one z offset).
+
+    Returns the completed index and each atom's offset from its parent atom (zero where
+    none); when no single offset matches every missing parent atom, the index is returned
+    unchanged and the caller reports the mismatch.
+    """
+    taken = {j for j in index if j is not None}
+    loose = [i for i, j in enumerate(index) if j is None]
+    missing = [j for j in range(len(start)) if j not in taken]
+    offsets = np.zeros((len(atoms), 3))
+    if not loose or not missing:
+        return index, offsets
+    probe = next((i for i in loose if atoms[i].symbol != "K"), loose[0])
+    for j in missing:
+        if start[j].symbol != atoms[probe].symbol:
+            continue
+        dz = atoms.positions[probe, 2] - start.positions[j, 2]
+        shifted = atoms.copy()
+        shifted.positions[:, 2] -= dz
+        trial = _match(shifted[loose], start)
+        new = dict(zip(loose, trial, strict=True))
+        if {m for m in new.values() if m is not None} == set(missing):
+            out = [index[i] if index[i] is not None else new[i] for i in range(len(atoms))]
+            for i, m in new.items():
+                if m is not None:
+                    offsets[i, 2] = dz
+            return out, offsets
+    return index, offsets
+
+
 def _seed_from_parent(poscar: Path, parent: Path, *, added: bool) -> None:
     """Relaxed positions for atoms found in the parent's start; ``added`` atoms move along.
 
     ``added=False`` (a charge-difference part, same cell): every atom must be one of the
     parent's.  ``added=True`` (an adsorbate on a relaxed substrate; its cell may be taller
-    to keep the vacuum above the K): atoms not in the parent, the K, move by the mean
-    displacement of their three nearest parent atoms.
+    to keep the vacuum above the K, and an intercalated K lifts the block above it): atoms
+    not in the parent, the K, move by the mean displacement of their three nearest parent
+    atoms; a lifted block keeps its lift on top of the relaxed positions.
     """
     _keep_original(poscar)
     atoms, template = atoms_from_poscar(poscar.with_name("POSCAR.orig"))
@@ -99,6 +133,9 @@ def _seed_from_parent(poscar: Path, parent: Path, *, added: bool) -> None:
     if not (same_cell or (added and np.allclose(atoms.cell[:2], start.cell[:2], atol=1e-6))):
         raise EngineError(f"{poscar}: its cell differs from the parent's ({parent}); cannot seed from it")
     index = _match(atoms, start)
+    offset = np.zeros((len(atoms), 3))
+    if added and len({j for j in index if j is not None}) != len(start):
+        index, offset = _match_lifted_block(atoms, start, index)
     found = [j for j in index if j is not None]
     if not added and len(found) < len(atoms):
         k = index.index(None)
@@ -110,7 +147,7 @@ def _seed_from_parent(poscar: Path, parent: Path, *, added: bool) -> None:
     positions = atoms.positions.copy()
     for i, j in enumerate(index):
         if j is not None:
-            positions[i] = moved[j]
+            positions[i] = moved[j] + offset[i]
             continue
         d = start.cell.scaled_positions(start.positions - atoms.positions[i])
         d -= np.round(d)

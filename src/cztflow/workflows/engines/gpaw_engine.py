@@ -84,10 +84,18 @@ class GpawEngine(Engine):
         atoms, _ = atoms_from_poscar(first)
         return len(atoms)
 
+    def _mode_atoms(self, task: NodeTask) -> int:
+        """Atoms that decide PW or LCAO: a charge-difference part counts its whole's atoms,
+        so the three densities of Δρ = ρ(AB) − ρ(A) − ρ(B) come from one basis."""
+        parent = (task.node.get("seed") or {}).get("from")
+        if task.kind == "chgdiff" and parent:
+            return self._natoms(task.root / parent)
+        return self._natoms(task.folder)
+
     def settings(self, task: NodeTask) -> dict[str, Any]:
         folder = task.folder
         incar = incar_values(folder)
-        lcao = self._natoms(folder) > int(self.config.gpaw["lcao_above_atoms"])
+        lcao = self._mode_atoms(task) > int(self.config.gpaw["lcao_above_atoms"])
         dipole = _truthy(incar.get("LDIPOL", False))
         if task.kind in ("bands", "dos"):
             mesh, gamma = (0, 0, 0), True
