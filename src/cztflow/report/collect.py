@@ -148,11 +148,13 @@ class _Campaign:
         return self.root / self.nodes[node_id]["folder"]
 
     def settings(self, *node_ids: str) -> str:
-        devs: dict[str, Any] = {}
+        devs: dict[str, list[str]] = {}
         for nid in node_ids:
             for dev in self.nodes[nid].get("deviations", []):
-                devs[dev["tag"]] = dev["value"]
-        return ", ".join(f"{k} = {v}" for k, v in sorted(devs.items())) or "protocol"
+                shown = str(dev["value"])
+                if shown not in devs.setdefault(dev["tag"], []):
+                    devs[dev["tag"]].append(shown)
+        return ", ".join(f"{k} = {' / '.join(v)}" for k, v in sorted(devs.items())) or "protocol"
 
     def first(self, kind: str, material: str, **match: Any) -> dict[str, Any] | None:
         for node in self.of_kind(kind):
