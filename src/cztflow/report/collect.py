@@ -339,6 +339,17 @@ class _Collector:
         except ValueError as exc:
             raise AnalysisError(locpot.path, str(exc)) from None
 
+    def _work_function_of(self, material: str) -> tuple[dict[str, Any], Any, Any, Any] | None:
+        """The first work-function node of ``material`` and its analysis; None if absent or failed."""
+        node = self.c.first("workfunction", material)
+        if node is None:
+            return None
+        try:
+            return (node, *self._work_function(node["id"]))
+        except _FAILURES as exc:
+            self.problem(f"work function {node['id']}", exc)
+            return None
+
     @staticmethod
     def _side(result: Any, side: str) -> float:
         for level, phi in zip(result.vacuum_levels, result.work_functions, strict=True):
@@ -350,14 +361,10 @@ class _Collector:
         paper = self.paper["work_function"]["values"]
         phis: dict[str, tuple[float, str]] = {}
         for material in ("cote2", "znte"):
-            node = self.c.first("workfunction", material)
-            if node is None:
+            found = self._work_function_of(material)
+            if found is None:
                 continue
-            try:
-                result, run, _ = self._work_function(node["id"])
-            except _FAILURES as exc:
-                self.problem(f"work function {node['id']}", exc)
-                continue
+            node, result, run, _ = found
             phi = self._side(result, "top")
             phis[material] = (phi, node["id"])
             self.data.panels.setdefault("slab_potentials", {})[material] = {
@@ -393,14 +400,10 @@ class _Collector:
                     "drives electrons from ZnTe to CoTe2 when positive (paper: 6.81 − 5.31)",
                 )
             )
-        node = self.c.first("workfunction", "cote2-znte")
-        if node is None:
+        found = self._work_function_of("cote2-znte")
+        if found is None:
             return
-        try:
-            result, run, locpot = self._work_function(node["id"])
-        except _FAILURES as exc:
-            self.problem(f"work function {node['id']}", exc)
-            return
+        node, result, run, locpot = found
         sides = {lv.side: phi for lv, phi in zip(result.vacuum_levels, result.work_functions, strict=True)}
         note = ", ".join(f"Φ {side} = {phi:.3f} eV" for side, phi in sides.items())
         self.row(
