@@ -98,7 +98,8 @@ def charge_difference(
     zb = np.mod(part_b.frac[:, 2], 1.0)
     allz = np.sort(np.concatenate([za, zb]))
     gaps = np.diff(np.concatenate([allz, [allz[0] + 1]]))
-    vac = allz[int(np.argmax(gaps))] + gaps.max() / 2  # vacuum middle (fractional)
+    # vacuum middle (fractional, in [0, 1): a slab centred at 0.5 puts it at 1.0 before the mod)
+    vac = float(np.mod(allz[int(np.argmax(gaps))] + gaps.max() / 2, 1.0))
     ua, ub = np.mod(za - vac, 1.0), np.mod(zb - vac, 1.0)  # heights above the vacuum middle
     if ua.max() <= ub.min():
         lower, gap = "A", (ua.max(), ub.min())
