@@ -3,8 +3,9 @@
 Settings come from the node's INCAR, so GPAW follows the same protocol as VASP would:
 plane waves at ENCUT, Gaussian smearing of SIGMA (Methfessel–Paxton order 0), the
 KPOINTS mesh, spin polarisation and initial moments from ISPIN/MAGMOM, the SCF energy
-criterion EDIFF, and, for slabs with LDIPOL, open boundaries along z with GPAW's dipole
-layer correction.  D3 (zero damping) from ``dftd3`` is added to energies and forces.
+criterion EDIFF (total energy per cell, as in VASP, not GPAW's per-electron default), and,
+for slabs with LDIPOL, open boundaries along z with GPAW's dipole layer correction.
+D3 (zero damping) from ``dftd3`` is added to energies and forces.
 Cells above ``gpaw.lcao_above_atoms`` atoms (configuration) run in LCAO mode with the
 ``gpaw.basis`` basis instead of plane waves; the choice is recorded with the result.
 
@@ -114,7 +115,7 @@ class GpawEngine(Engine):
             "magmoms": [float(m) for m in magmom]
             if isinstance(magmom, list) and int(incar.get("ISPIN", 1)) == 2
             else None,
-            "scf_energy_per_electron": float(incar["EDIFF"]),
+            "scf_energy_per_cell": float(incar["EDIFF"]),
             "dipole_layer": "xy" if dipole else None,
             "dispersion": "DFT-D3 zero damping (dftd3)" if int(incar.get("IVDW", 0)) == 11 else None,
             "grid_spacing": float(self.config.gpaw["grid_spacing"]) if lcao else None,
@@ -131,7 +132,11 @@ class GpawEngine(Engine):
             "xc": "PBE",
             "kpts": settings["kpts"],
             "occupations": settings["smearing"],
-            "convergence": {"energy": settings["scf_energy_per_electron"]},
+            # EDIFF is a change of the cell's total energy, as in VASP; GPAW's default reads
+            # its tolerance per valence electron (100+ times looser for these cells)
+            "convergence": {
+                "energy": {"name": "energy", "tol": settings["scf_energy_per_cell"], "relative": False}
+            },
             "spinpol": settings["spinpol"],
             "txt": str(txt),
         }
