@@ -87,12 +87,38 @@ def test_mlip_cannot_run_electronic_nodes(tmp_path):
 # --- CHGNet + D3, end to end -----------------------------------------------------------------
 
 
+def test_critical_path_puts_long_chains_first():
+    from cztflow.workflows.scheduler import critical_path
+
+    nodes = [
+        {"id": "relax/a", "deps": []},
+        {"id": "relax/b", "deps": []},
+        {"id": "static/a", "deps": ["relax/a"]},
+        {"id": "bands/a", "deps": ["static/a"]},
+        {"id": "dos/a", "deps": ["static/a"]},
+    ]
+    cost = {"relax/a": 1.0, "relax/b": 5.0, "static/a": 3.0, "bands/a": 4.0, "dos/a": 1.0}
+    assert critical_path(nodes, cost) == {
+        "relax/a": 8.0,  # 1 + 3 + 4: its chain outweighs the 5 of relax/b
+        "relax/b": 5.0,
+        "static/a": 7.0,
+        "bands/a": 4.0,
+        "dos/a": 1.0,
+    }
+
+
+def test_jobs_below_one_are_refused(tmp_path):
+    root = small_campaign(tmp_path, BULK)
+    out = cli("run", str(root), "--jobs", "0")
+    assert out.returncode == 2 and "--jobs" in out.stderr
+
+
 @pytest.mark.slow
 def test_chgnet_campaign_end_to_end_and_rerun(tmp_path):
     import ase.db
 
     root = small_campaign(tmp_path, BULK)
-    first = cli("run", str(root), "--engine", "chgnet")
+    first = cli("run", str(root), "--engine", "chgnet", "--jobs", "2")  # two worker processes
     assert first.returncode == 0, first.stderr
     assert "3 finished, 0 already done" in first.stdout
     run = read_run(root / "relax/cote2-bulk")

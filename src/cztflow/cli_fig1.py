@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from cztflow.cli_run import ConfigOpt, EngineOpt, _fail, run_with_progress
+from cztflow.cli_run import ConfigOpt, EngineOpt, JobsOpt, _fail, run_with_progress
+
+#: Cores this process may use: the default number of nodes run side by side.
+CORES = max(1, len(os.sched_getaffinity(0)))
 
 #: The packaged campaign specs: the default open-engine run and the smoke run.
 SPECS = {"default": "fig1-open.yaml", "quick": "fig1-quick.yaml"}
@@ -73,6 +77,7 @@ def fig1(
         str | None, typer.Option(help="Relax with this MLIP before VASP/GPAW (see 'cztflow run').")
     ] = None,
     config: ConfigOpt = None,
+    jobs: JobsOpt = CORES,
 ) -> None:
     """Regenerate Fig. 1: build, write and validate the campaign, run it, and report against the paper.
 
@@ -112,6 +117,6 @@ def fig1(
             typer.secho(f"invalid: {finding.line()}", fg=typer.colors.RED, err=True)
         raise typer.Exit(code=2)
     typer.echo(f"validated {root}: follows the protocol and its {len(loaded.deviations)} declared deviations")
-    report = run_with_progress(root, engines, settings, prerelax=prerelax)
+    report = run_with_progress(root, engines, settings, prerelax=prerelax, jobs=jobs)
     missing = _report(root, out)
     raise typer.Exit(code=1 if (missing or report.failed or report.blocked) else 0)

@@ -23,6 +23,17 @@ ConfigOpt = Annotated[
 ]
 
 
+JobsOpt = Annotated[
+    int,
+    typer.Option(
+        "--jobs",
+        "-j",
+        min=1,
+        help="Nodes run side by side, each in its own process with one thread (use the core count).",
+    ),
+]
+
+
 def _fail(exc: Exception, code: int = 2) -> None:
     typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code=code)
@@ -39,6 +50,7 @@ def run(
         list[str] | None, typer.Option(help="Run only node ids matching these glob patterns.")
     ] = None,
     config: ConfigOpt = None,
+    jobs: JobsOpt = 1,
 ) -> None:
     """Run a campaign's nodes in dependency order, resuming where an earlier run stopped."""
     from cztflow.workflows.config import ConfigError, load_config
@@ -53,7 +65,9 @@ def run(
         settings = load_config(config, campaign=directory)
     except (EngineError, ConfigError) as exc:
         _fail(exc)
-    report = run_with_progress(directory, engines, settings, prerelax=prerelax, db=db, only=selected)
+    report = run_with_progress(
+        directory, engines, settings, prerelax=prerelax, db=db, only=selected, jobs=jobs
+    )
     if report.failed or report.blocked:
         raise typer.Exit(code=1)
 
@@ -66,6 +80,7 @@ def run_with_progress(
     prerelax: str | None = None,
     db: str | None = None,
     only: Any = None,
+    jobs: int = 1,
 ) -> Any:
     """Run the campaign under a progress bar with an ETA; print the outcome; return the report.
 
@@ -98,9 +113,15 @@ def run_with_progress(
     with Progress(*columns, console=console, transient=False) as bar:
         job = bar.add_task("nodes", total=sum(cost.values()), done=0, count=len(nodes))
 
+        running: list[str] = []
+
         def progress(node: dict[str, Any], outcome: str) -> None:
             if outcome == "started":
-                bar.update(job, description=f"{node['id']}")
+                running.append(node["id"])
+            elif node["id"] in running:
+                running.remove(node["id"])
+            bar.update(job, description=", ".join(running) or "nodes")
+            if outcome == "started":
                 return
             bar.update(job, advance=cost.get(node["id"], 0.0), done=bar.tasks[0].fields["done"] + 1)
             if outcome == "failed":
@@ -115,6 +136,7 @@ def run_with_progress(
                 db_url=db,
                 only=only,
                 progress=progress,
+                jobs=jobs,
             )
         except (EngineError, ConfigError) as exc:
             _fail(exc)

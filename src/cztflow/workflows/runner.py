@@ -21,6 +21,8 @@ import os
 import shutil
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,7 +32,8 @@ from cztflow.protocol import Protocol, default_protocol
 from cztflow.workflows.config import RunConfig
 from cztflow.workflows.engines.base import Engine, EngineError, NodeTask, make_engine
 from cztflow.workflows.engines.folder_io import write_atomic
-from cztflow.workflows.plan import engine_for_nodes, read_campaign
+from cztflow.workflows.plan import engine_for_nodes, node_cost, read_campaign
+from cztflow.workflows.scheduler import critical_path, submitter
 from cztflow.workflows.seeding import apply_seed, replace_geometry
 
 __all__ = ["MARKER", "RUNNING", "RunReport", "node_state", "run_campaign", "run_node"]
@@ -255,6 +258,7 @@ def run_campaign(
     db_url: str | None = None,
     only: Callable[[dict[str, Any]], bool] | None = None,
     progress: Callable[[dict[str, Any], str], None] | None = None,
+    jobs: int = 1,
 ) -> RunReport:
     """Run every unfinished node of the campaign in ``root`` in dependency order.
 
@@ -276,6 +280,9 @@ def run_campaign(
     progress
         Called with each node and its outcome (``finished``, ``skipped``, ``failed``,
         ``blocked``, ``started``).
+    jobs
+        Nodes run side by side, each in its own worker process with one thread
+        (:mod:`cztflow.workflows.scheduler`); 1 runs them one by one in this process.
 
     Returns
     -------
@@ -303,34 +310,69 @@ def run_campaign(
         raise EngineError(f"--prerelax {prerelax}: pre-relaxation needs an MLIP engine (chgnet or sevenn)")
     db = open_database(root, db_url)
     report = RunReport(database=db_url or str(root / DB_NAME))
+    ids = {n["id"] for n in nodes}
+    cost = {n["id"]: node_cost(n, chosen[n["id"]]) for n in nodes}
+    first = critical_path(nodes, cost)
+    pending = list(nodes)
+    ok: set[str] = set()
     bad: set[str] = set()
-    for node in nodes:
-        folder = root / node["folder"]
-        if any(dep in bad for dep in node.get("deps", [])):
-            bad.add(node["id"])
-            report.blocked.append(node["id"])
-            if progress:
-                progress(node, "blocked")
-            continue
-        if node_state(folder) == "finished":
-            run_node(root, node, engine(chosen[node["id"]]), protocol=protocol, config=config, db=db)
-            report.skipped.append(node["id"])
-            if progress:
-                progress(node, "skipped")
-            continue
+    running: dict[Future[dict[str, Any]], dict[str, Any]] = {}
+
+    def tell(node: dict[str, Any], outcome: str) -> None:
         if progress:
-            progress(node, "started")
+            progress(node, outcome)
+
+    def run_here(node: dict[str, Any]) -> dict[str, Any]:
+        chosen_engine = engine(chosen[node["id"]])
+        return run_node(root, node, chosen_engine, protocol=protocol, config=config, prerelax=pre)
+
+    def settle_without_running() -> None:
+        for node in list(pending):
+            if any(dep in bad for dep in node.get("deps", [])):
+                bad.add(node["id"])
+                report.blocked.append(node["id"])
+                tell(node, "blocked")
+            elif node_state(root / node["folder"]) == "finished":
+                run_node(root, node, engine(chosen[node["id"]]), protocol=protocol, config=config, db=db)
+                ok.add(node["id"])
+                report.skipped.append(node["id"])
+                tell(node, "skipped")
+            else:
+                continue
+            pending.remove(node)
+
+    def collect(future: Future[dict[str, Any]]) -> None:
+        node = running.pop(future)
         try:
-            run_node(
-                root, node, engine(chosen[node["id"]]), protocol=protocol, config=config, prerelax=pre, db=db
-            )
-        except EngineError as exc:
+            record = future.result()
+        except (EngineError, BrokenProcessPool) as exc:
+            died = f"{root / node['folder']}: its worker process died ({exc})"
+            reason = str(exc) if isinstance(exc, EngineError) else died
             bad.add(node["id"])
-            report.failed[node["id"]] = str(exc)
-            if progress:
-                progress(node, "failed")
-            continue
+            report.failed[node["id"]] = reason
+            tell(node, "failed")
+            return
+        _record_in_db(db, root, node, record)
+        ok.add(node["id"])
         report.finished.append(node["id"])
-        if progress:
-            progress(node, "finished")
+        tell(node, "finished")
+
+    with submitter(jobs, run_here, root=root, engine_of=chosen, prerelax=prerelax, config=config) as submit:
+        while pending or running:
+            settle_without_running()
+            ready = [n for n in pending if all(d in ok or d not in ids for d in n.get("deps", []))]
+            if jobs > 1:
+                ready.sort(key=lambda n: -first[n["id"]])
+            for node in ready[: jobs - len(running)]:
+                pending.remove(node)
+                tell(node, "started")
+                running[submit(node)] = node
+            if not running:
+                if pending:  # cannot happen with parents listed first; never loop forever
+                    stuck = [n["id"] for n in pending]
+                    raise EngineError(f"{root}: nodes {stuck} wait on nodes that never run")
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                collect(future)
     return report
