@@ -305,15 +305,17 @@ def _chgcar(path: Path, species: dict[str, int], frac: np.ndarray, rho: np.ndarr
     return write(path, volumetric_text(species, lattice, frac, rho * volume))
 
 
-def test_charge_difference_transfers_the_moved_charge(tmp_path):
+@pytest.mark.parametrize("offset", [0.0, 1.9, 2.0])  # vacuum middle at 28, 29.9 (wraps) and 30 Å
+def test_charge_difference_transfers_the_moved_charge(tmp_path, offset):
     nz = 120
     z = (np.arange(nz) + 0.5) * 30.0 / nz
     grid = np.ones((4, 4, nz))
-    lower = np.exp(-((z - 10.0) ** 2)) * grid  # fragment A around z = 10 Å
-    upper = np.exp(-((z - 16.0) ** 2)) * grid  # fragment B around z = 16 Å
-    # B → A: 0.05·√π/2 e/Å² over the 9 Å² plane, well inside each fragment's side of z = 13 Å
-    moved = 0.05 * (np.exp(-4 * (z - 11.5) ** 2) - np.exp(-4 * (z - 14.5) ** 2)) * grid
-    fa, fb = np.array([[0, 0, 10 / 30]]), np.array([[0, 0, 16 / 30]])
+    lo, up = 10.0 + offset, 16.0 + offset
+    lower = np.exp(-((z - lo) ** 2)) * grid  # fragment A around z = 10 Å (+ offset)
+    upper = np.exp(-((z - up) ** 2)) * grid  # fragment B around z = 16 Å (+ offset)
+    # B → A: 0.05·√π/2 e/Å² over the 9 Å² plane, well inside each fragment's side of the interface
+    moved = 0.05 * (np.exp(-4 * (z - lo - 1.5) ** 2) - np.exp(-4 * (z - up + 1.5) ** 2)) * grid
+    fa, fb = np.array([[0, 0, lo / 30]]), np.array([[0, 0, up / 30]])
     ab = read_volumetric(
         _chgcar(tmp_path / "AB", {"Zn": 1, "Te": 1}, np.vstack([fa, fb]), lower + upper + moved)
     )
@@ -322,8 +324,9 @@ def test_charge_difference_transfers_the_moved_charge(tmp_path):
     result = charge_difference(ab, a, b)
     expected = 0.05 * np.sqrt(np.pi) / 2 * 9.0
     assert result.lower == "A"
-    vacuum_middle = (16.0 + (10.0 + 30.0)) / 2 - 30.0  # 8 Å: middle of the 24 Å gap from 16 Å to 10 Å + c
-    assert result.interface_z == pytest.approx(13.0 - vacuum_middle, abs=1e-9)
+    # heights above the middle of the 24 Å vacuum (12 Å below A): the interface, 3 Å above A, is at 15 Å
+    assert result.interface_z == pytest.approx(15.0, abs=1e-9)
+    assert result.z[0] == pytest.approx(0.0, abs=30.0 / nz)  # the profile starts at the vacuum middle
     assert result.transferred_charge == pytest.approx(expected, rel=2e-3)
     assert charge_difference(ab, b, a).transferred_charge == pytest.approx(-expected, rel=2e-3)
 

@@ -109,10 +109,10 @@ def charge_difference(
         raise AnalysisError(whole.path, "atoms of A and B overlap along c: there is no interface plane")
     interface = (gap[0] + gap[1]) / 2 * c
 
-    shift = round(vac * nz) % nz
-    planar = np.roll(planar, -shift)
+    shift = round(vac * nz)  # nz when the middle lies within half a plane below c
+    planar = np.roll(planar, -(shift % nz))
     cumulative = np.cumsum(planar) * dz
-    z = np.arange(nz) * dz + (shift * dz - vac * c)
+    z = np.arange(nz) * dz + (shift * dz - vac * c)  # starts within dz/2 of the vacuum middle
     below = float(np.interp(interface, z + dz / 2, cumulative))  # cumsum reaches each plane's upper edge
     return ChargeDifference(
         z=z,
