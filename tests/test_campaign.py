@@ -157,6 +157,14 @@ def test_deviation_is_stamped_in_incar_and_campaign(tmp_path):
             "no site(s) K-hollow-9; it has K-ontop-1, K-bridge-1, K-hollow-1, K-hollow-2",
         ),
         ("relax: [znte-111]\nmigration: {znte-111: {}}", "znte-111 needs a starting 'site'"),
+        (
+            "relax: [cote2-bulk]\nengine_options: {vasp: {ranks: 4}}",
+            "engine_options.vasp: a spec may set gpaw, mlip",
+        ),
+        (
+            "relax: [cote2-bulk]\nengine_options: {gpaw: {lcao_above: 12}}",
+            "unknown key(s) engine_options.gpaw.lcao_above; known: lcao_above_atoms, basis, grid_spacing",
+        ),
     ],
 )
 def test_bad_specs_name_the_file_and_the_entry(tmp_path, text, message):

@@ -69,3 +69,42 @@ def test_prerelax_with_chgnet_before_gpaw(tmp_path):
     start = (folder / "POSCAR").read_text().splitlines()[2:5]
     assert np.allclose([[float(x) for x in ln.split()] for ln in start], pre.lattice, atol=1e-6)
     assert read_run(folder).parameters["engine"]["engine"] == "gpaw"
+
+
+def test_campaign_engine_options_choose_lcao_and_ediff_is_per_cell(tmp_path):
+    """A spec's engine_options reach the engine (over the machine default of 40 atoms), and
+    EDIFF becomes GPAW's total-energy criterion, not its per-electron default."""
+    from cztflow.workflows.config import RunConfig, with_engine_options
+    from cztflow.workflows.engines.base import NodeTask
+    from cztflow.workflows.engines.gpaw_engine import GpawEngine
+    from cztflow.workflows.plan import read_campaign
+    from cztflow.workflows.runner import campaign_protocol
+
+    spec = (
+        "systems:\n"
+        "  czt-thin: {builder: cote2-znte, args: {cote2_layers: 1, znte_layers: 1, cote2_fixed_layers: 0}}\n"
+        "relax: [czt-thin]\n"
+        "chgdiff: {czt-thin: [cote2, znte]}\n"
+        "engine_options: {gpaw: {lcao_above_atoms: 12}}\n"
+    )
+    root = small_campaign(tmp_path, spec)
+    doc = read_campaign(root)
+    assert doc["engine_options"] == {"gpaw": {"lcao_above_atoms": 12}}
+    machine = RunConfig()
+    config = with_engine_options(machine, doc["engine_options"])
+    assert config.gpaw["lcao_above_atoms"] == 12 and machine.gpaw["lcao_above_atoms"] == 40
+    nodes = {n["id"]: n for n in doc["nodes"]}
+    protocol = campaign_protocol(doc, root)
+    modes = {}
+    for node_id in ("chgdiff/czt-thin/whole", "chgdiff/czt-thin/znte"):  # 18 and 6 atoms
+        task = NodeTask(root, nodes[node_id], protocol, config)
+        modes[node_id] = GpawEngine(config).settings(task)["mode"]
+    assert modes == {"chgdiff/czt-thin/whole": "lcao (dzp)", "chgdiff/czt-thin/znte": "lcao (dzp)"}
+    default = GpawEngine(machine).settings(NodeTask(root, nodes["chgdiff/czt-thin/whole"], protocol, machine))
+    assert default["mode"].startswith("pw (")
+    settings = GpawEngine(config).settings(NodeTask(root, nodes["chgdiff/czt-thin/whole"], protocol, config))
+    assert settings["scf_energy_per_cell"] == 1e-6  # the protocol's EDIFF
+    calc = GpawEngine(config)._calculator(
+        NodeTask(root, nodes["chgdiff/czt-thin/whole"], protocol, config), settings, tmp_path / "g.txt"
+    )
+    assert calc.parameters.convergence["energy"] == {"name": "energy", "tol": 1e-6, "relative": False}

@@ -22,6 +22,7 @@ from cztflow.geometry import axis_gaps, cell_kind
 from cztflow.protocol import Protocol, default_protocol, load_protocol
 from cztflow.structures.adsorption import blocks_only
 from cztflow.structures.study import Built, adsorbates, build_system, migration_path, study
+from cztflow.workflows.config import parse_engine_options
 from cztflow.workflows.inputsets import (
     BandStructureSet,
     BulkRelaxSet,
@@ -41,7 +42,7 @@ __all__ = ["KINDS", "Campaign", "Node", "load_campaign"]
 KINDS = ("relax", "static", "workfunction", "chgdiff", "bands", "dos", "neb")
 
 _GROUPS = ("relax", "static", "adsorption", "migration", "workfunction", "electronic", "chgdiff")
-_KEYS = {"name", "protocol", "deviations", "incar", "systems", *_GROUPS}
+_KEYS = {"name", "protocol", "deviations", "incar", "systems", "engine_options", *_GROUPS}
 
 
 @dataclass
@@ -85,6 +86,7 @@ class Campaign:
     protocol: Protocol
     deviations: tuple[Deviation, ...]
     nodes: dict[str, Node]
+    engine_options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def _list(spec: Mapping[str, Any], key: str, source: str) -> list:
@@ -405,4 +407,5 @@ def load_campaign(path: str | Path) -> Campaign:
         protocol=protocol,
         deviations=deviations,
         nodes=b.nodes,
+        engine_options=parse_engine_options(spec.get("engine_options"), source),
     )

@@ -1,6 +1,9 @@
 """Machine configuration for running a campaign: the VASP command, MPI ranks, engine options.
 
-Physics lives in the protocol; this file holds only what depends on the machine.  It is
+Physics lives in the protocol; this file holds only what depends on the machine.  A campaign
+spec's ``engine_options`` (its ``gpaw``/``mlip`` choices that go with its cells, e.g. which
+cells GPAW runs in LCAO) are stored in ``campaign.json`` and laid over this configuration when
+that campaign runs.  It is
 read from the first of: the ``path`` given, ``$CZTFLOW_CONFIG``, ``<campaign>/cztflow.yaml``,
 ``~/.config/cztflow/config.yaml``.  Every key is optional; an unknown key is an error that
 names the file, so a typo never silently falls back to a default.
@@ -35,7 +38,10 @@ from typing import Any
 
 import yaml
 
-__all__ = ["ConfigError", "RunConfig", "load_config"]
+__all__ = ["ConfigError", "RunConfig", "load_config", "parse_engine_options", "with_engine_options"]
+
+#: Sections a campaign spec may set under ``engine_options`` (the VASP section is the machine's).
+_SPEC_SECTIONS = ("gpaw", "mlip")
 
 _DEFAULTS: dict[str, dict[str, Any]] = {
     "vasp": {
@@ -134,3 +140,48 @@ def load_config(path: str | Path | None = None, campaign: str | Path | None = No
             raise ConfigError(f"{candidate}: unknown key(s) {section}.{', '.join(unknown)}; known: {known}")
         getattr(config, section).update(values)
     return config
+
+
+def parse_engine_options(raw: Any, source: str) -> dict[str, dict[str, Any]]:
+    """Check a campaign spec's ``engine_options`` (open-engine choices that go with its cells).
+
+    A spec may set the ``gpaw`` and ``mlip`` keys of this configuration, e.g. which cells
+    GPAW runs in LCAO.  They are stored in ``campaign.json``, recorded with every result,
+    and override the machine configuration for that campaign's nodes.
+
+    Raises
+    ------
+    ValueError
+        Naming ``source``, for a section other than gpaw/mlip or an unknown key.
+    """
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ValueError(f"{source}: 'engine_options' must map gpaw/mlip to settings")
+    out: dict[str, dict[str, Any]] = {}
+    for section, values in raw.items():
+        if section not in _SPEC_SECTIONS:
+            raise ValueError(
+                f"{source}: engine_options.{section}: a spec may set {', '.join(_SPEC_SECTIONS)} "
+                "(the VASP command and ranks belong to the machine configuration)"
+            )
+        if not isinstance(values, dict):
+            raise ValueError(f"{source}: engine_options.{section} must be a mapping")
+        unknown = sorted(set(values) - set(_DEFAULTS[section]))
+        if unknown:
+            known = ", ".join(_DEFAULTS[section])
+            raise ValueError(
+                f"{source}: unknown key(s) engine_options.{section}.{', '.join(unknown)}; known: {known}"
+            )
+        out[section] = dict(values)
+    return out
+
+
+def with_engine_options(config: RunConfig, options: dict[str, dict[str, Any]]) -> RunConfig:
+    """A copy of ``config`` with a campaign's ``engine_options`` laid over it."""
+    merged = RunConfig(
+        vasp=dict(config.vasp), gpaw=dict(config.gpaw), mlip=dict(config.mlip), source=config.source
+    )
+    for section, values in options.items():
+        getattr(merged, section).update(values)
+    return merged

@@ -23,7 +23,7 @@ class CztflowNodeTask(FiretaskBase):
 
     def run_task(self, fw_spec: dict[str, Any]) -> FWAction:
         """Run the node; raise (so the Firework fizzles) if the engine fails."""
-        from cztflow.workflows.config import load_config
+        from cztflow.workflows.config import load_config, with_engine_options
         from cztflow.workflows.engines.base import make_engine
         from cztflow.workflows.plan import read_campaign
         from cztflow.workflows.runner import campaign_protocol, open_database, run_node
@@ -33,7 +33,8 @@ class CztflowNodeTask(FiretaskBase):
         node = next((n for n in doc["nodes"] if n["id"] == self["node"]), None)
         if node is None:
             raise ValueError(f"{root / 'campaign.json'}: no node {self['node']}")
-        config = load_config(self.get("config"), campaign=root)
+        machine = load_config(self.get("config"), campaign=root)
+        config = with_engine_options(machine, doc.get("engine_options") or {})
         engine = make_engine(self["engine"], config)
         prerelax = make_engine(self["prerelax"], config) if self.get("prerelax") else None
         marker = run_node(

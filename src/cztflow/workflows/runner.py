@@ -288,12 +288,12 @@ def run_campaign(
     -------
     RunReport
     """
-    from cztflow.workflows.config import load_config
+    from cztflow.workflows.config import load_config, with_engine_options
 
     root = Path(root)
     doc = read_campaign(root)
     protocol = campaign_protocol(doc, root)
-    config = config or load_config(campaign=root)
+    config = with_engine_options(config or load_config(campaign=root), doc.get("engine_options") or {})
     nodes = [n for n in doc["nodes"] if only is None or only(n)]
     chosen = engine_for_nodes(doc["nodes"], engines)
     cache: dict[str, Engine] = {}

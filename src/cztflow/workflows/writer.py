@@ -172,6 +172,7 @@ def write_campaign(
             "paper": campaign.protocol.paper,
         },
         "deviations": [d.as_dict() for d in campaign.deviations],
+        "engine_options": campaign.engine_options,
         "stale": report.stale,
         "nodes": records,
     }
