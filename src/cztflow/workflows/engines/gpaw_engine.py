@@ -146,6 +146,8 @@ class GpawEngine(Engine):
             params["mode"] = PW(settings["encut"])
         if settings["dipole_layer"]:
             params["poissonsolver"] = {"dipolelayer": "xy"}
+        if task.kind == "neb":  # a band's forces need not keep an image's symmetry (VASP: ISYM = 0)
+            params["symmetry"] = "off"
         return GPAW(**params)
 
     def _pbc(self, settings: dict[str, Any]) -> tuple[bool, bool, bool]:
