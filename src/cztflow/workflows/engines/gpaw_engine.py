@@ -146,7 +146,9 @@ class GpawEngine(Engine):
             params["mode"] = PW(settings["encut"])
         if settings["dipole_layer"]:
             params["poissonsolver"] = {"dipolelayer": "xy"}
-        if task.kind == "neb":  # a band's forces need not keep an image's symmetry (VASP: ISYM = 0)
+        if task.kind in ("relax", "neb"):
+            # moving atoms: an optimiser's step or a band's forces need not keep the starting
+            # symmetry, and GPAW raises SymmetryBrokenError when they break it (VASP: ISYM = 0)
             params["symmetry"] = "off"
         return GPAW(**params)
 
