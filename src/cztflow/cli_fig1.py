@@ -11,8 +11,9 @@ import typer
 
 from cztflow.cli_run import ConfigOpt, EngineOpt, JobsOpt, _fail, run_with_progress
 
-#: Cores this process may use: the default number of nodes run side by side.
-CORES = max(1, len(os.sched_getaffinity(0)))
+#: Default nodes run side by side: the cores this process may use, at most 4 (each worker holds
+#: its own CHGNet model and GPAW arrays, up to ~1.5 GB; more rarely have independent work here).
+CORES = min(4, max(1, len(os.sched_getaffinity(0))))
 
 #: The packaged campaign specs: the default open-engine run and the smoke run.
 SPECS = {"default": "fig1-open.yaml", "quick": "fig1-quick.yaml"}
