@@ -70,6 +70,7 @@ def _inline(run: Callable[[dict[str, Any]], dict[str, Any]]) -> Submit:
 
 
 _WORKER_ENGINES: dict[str, Any] = {}
+_WORKER_PROTOCOLS: dict[str, Any] = {}
 
 
 def _run_in_worker(
@@ -86,7 +87,9 @@ def _run_in_worker(
         return _WORKER_ENGINES[name]
 
     path = Path(root)
-    protocol = campaign_protocol(read_campaign(path), path)
+    if root not in _WORKER_PROTOCOLS:  # campaign.json read once per worker, not once per node
+        _WORKER_PROTOCOLS[root] = campaign_protocol(read_campaign(path), path)
+    protocol = _WORKER_PROTOCOLS[root]
     pre = built(prerelax) if prerelax else None
     return run_node(path, node, built(engine), protocol=protocol, config=config, prerelax=pre)
 
