@@ -6,6 +6,7 @@ import json
 import shutil
 from collections import Counter
 
+import numpy as np
 import pytest
 
 from conftest import REPO
@@ -158,6 +159,21 @@ def test_deviation_is_stamped_in_incar_and_campaign(tmp_path):
         ),
         ("relax: [znte-111]\nmigration: {znte-111: {}}", "znte-111 needs a starting 'site'"),
         (
+            "relax: [znte-111]\nadsorption: {znte-111: {sites: [K-hollow-1]}}\n"
+            "migration: {znte-111: {site: hollow-1, to: hollow-2}}",
+            "znte-111: unknown migration option(s) to; known: site, end",
+        ),
+        (
+            "relax: [znte-111]\nadsorption: {znte-111: {sites: [K-hollow-1]}}\n"
+            "migration: {znte-111: {site: hollow-1, end: hollow-9}}",
+            "znte-111: no end site 'hollow-9'; have ontop-1, bridge-1, hollow-1, hollow-2",
+        ),
+        (
+            "relax: [znte-111]\nadsorption: {znte-111: {sites: [K-hollow-1]}}\n"
+            "migration: {znte-111: {site: hollow-1, end: hollow-1}}",
+            "migration end 'hollow-1' is its start",
+        ),
+        (
             "relax: [cote2-bulk]\nengine_options: {vasp: {ranks: 4}}",
             "engine_options.vasp: a spec may set gpaw, mlip",
         ),
@@ -202,3 +218,25 @@ migration:
     assert ads.deps == ["relax/cote2-2x2"]
     assert ads.seed["from"] == "relax/cote2-2x2" and "adsorbate" in ads.seed["how"]
     assert nodes["neb/cote2-2x2"].deps == ["relax/cote2-2x2-K-hollow-1", "relax/cote2-2x2-K-hollow-1-hop"]
+
+
+def test_migration_to_a_named_end_site(tmp_path):
+    """``end`` makes the hop go to the nearest image of another site: hollow-2 → hollow-1 on
+    ZnTe(111) is a/√3 long (a = 4.314 Å), not the a of the hop between equivalent hollows."""
+    path = _spec(
+        tmp_path,
+        """
+relax: [znte-111]
+adsorption:
+  znte-111: {sites: [K-hollow-2]}
+migration:
+  znte-111: {site: hollow-2, end: hollow-1}
+""",
+    )
+    nodes = load_campaign(path).nodes
+    final = nodes["relax/znte-111-K-hollow-2-hop"]
+    assert final.extra["site"] == "hollow-1"
+    images = nodes["neb/znte-111"].input_set.images
+    k_start, k_end = images[0].cart_coords[-1], images[-1].cart_coords[-1]
+    assert np.linalg.norm(k_end[:2] - k_start[:2]) == pytest.approx(4.3136 / np.sqrt(3), abs=2e-3)
+    assert len(images) == 7

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from cztflow.structures import cote2_001_slab, k_sites, migration_endpoints, neb_path, znte_111_slab
+from cztflow.structures import add_k, cote2_001_slab, k_sites, migration_endpoints, neb_path, znte_111_slab
 
 
 @pytest.fixture(scope="module")
@@ -87,3 +87,23 @@ def test_every_study_hop_moves_k_by_more_than_an_angstrom():
         delta = last.frac_coords[-1] - first.frac_coords[-1]
         delta -= np.round(delta)
         assert np.linalg.norm(first.lattice.get_cartesian_coords(delta)) > 1.0, name
+
+
+def test_hop_between_sites_at_different_heights_shares_one_cell():
+    """K sits lower over one ZnTe(111) hollow than over the other; each end keeps its own
+    height above the slab, in the taller of the two cells (the band needs one cell)."""
+    slab = znte_111_slab(layers=2, supercell=(2, 2), fixed_layers=1)
+    sites = {s.name: s for s in k_sites(slab)}
+    alone = {n: add_k(slab, sites[n]) for n in ("hollow-1", "hollow-2")}
+
+    def height(s):
+        return s.cart_coords[-1, 2] - s.cart_coords[:-1, 2].max()
+
+    assert abs(height(alone["hollow-1"]) - height(alone["hollow-2"])) > 0.05
+    initial, final = migration_endpoints(slab, sites["hollow-2"], sites["hollow-1"])
+    assert np.allclose(initial.lattice.matrix, final.lattice.matrix)
+    assert initial.lattice.c == pytest.approx(max(s.lattice.c for s in alone.values()), abs=1e-6)
+    assert height(initial) == pytest.approx(height(alone["hollow-2"]), abs=1e-6)
+    assert height(final) == pytest.approx(height(alone["hollow-1"]), abs=1e-6)
+    assert initial.properties["adsorption"]["name"] == "hollow-2"
+    assert len(neb_path(initial, final)) == 7

@@ -86,6 +86,21 @@ def _nearest_image(slab: Structure, start: AdsorptionSite, end: AdsorptionSite) 
     return AdsorptionSite(end.name, end.kind, (float(xy[0]), float(xy[1])), end.above)
 
 
+def _in_cell_of(adsorbed: Structure, taller: Structure) -> Structure:
+    """``adsorbed`` (slab + K, last) rebuilt in the cell of ``taller``, the same slab with K higher.
+
+    K sits at a different height over different sites, and :func:`add_k` sizes each cell
+    for the vacuum above its own K; a band needs one cell, so both ends take the taller.
+    """
+    out = taller.copy()
+    dz = float(taller.cart_coords[0, 2] - adsorbed.cart_coords[0, 2])
+    k = adsorbed.cart_coords[-1] + np.array([0.0, 0.0, dz])
+    out.replace(len(out) - 1, "K", k, coords_are_cartesian=True,
+                properties={key: adsorbed.site_properties[key][-1] for key in adsorbed.site_properties})
+    out.properties = dict(adsorbed.properties)
+    return out
+
+
 def migration_endpoints(
     slab: Structure,
     start: AdsorptionSite,
@@ -121,6 +136,10 @@ def migration_endpoints(
         raise ValueError(f"hop {start.name} → {end.name} is {hop:.2f} Å, below {min_hop} Å")
     initial = add_k(slab, start, distance=distance)
     final = add_k(slab, end, distance=distance)
+    if final.lattice.c > initial.lattice.c + 1e-6:
+        initial = _in_cell_of(initial, final)
+    elif initial.lattice.c > final.lattice.c + 1e-6:
+        final = _in_cell_of(final, initial)
     # keep the unwrapped end position so the path is the short one
     k_final = final.cart_coords[-1].copy()
     k_final[:2] = end.xy

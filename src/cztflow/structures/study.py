@@ -178,12 +178,33 @@ def _all_adsorbates(substrate: Built, options: dict[str, Any]) -> Iterator[Built
 
 
 def migration_path(substrate: Built, options: dict[str, Any]) -> Iterator[Built]:
-    """The NEB images of one K hop on ``substrate`` (options as in study.yaml's ``migration``)."""
+    """The NEB images of one K hop on ``substrate`` (options as in study.yaml's ``migration``).
+
+    ``options`` holds ``site``, the starting site, and may hold ``end``, the site the hop
+    ends on (its periodic image nearest ``site``); without ``end`` the hop goes to the
+    nearest site equivalent to ``site``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown option, a site the substrate does not have, or an ``end`` equal to
+        ``site``.
+    """
+    unknown = sorted(set(options) - {"site", "end"})
+    if unknown:
+        raise ValueError(f"{substrate.name}: unknown migration option(s) {', '.join(unknown)}; known: site, end")
     slab = substrate.structure
     sites = {s.name: s for s in k_sites(slab)}
-    if options["site"] not in sites:
-        raise ValueError(f"{substrate.name}: no site {options['site']!r}; have {', '.join(sites)}")
-    initial, final = migration_endpoints(slab, sites[options["site"]])
+    for key in ("site", "end"):
+        if key in options and options[key] not in sites:
+            raise ValueError(f"{substrate.name}: no {key} site {options[key]!r}; have {', '.join(sites)}")
+    if options.get("end") == options["site"]:
+        raise ValueError(
+            f"{substrate.name}: migration end {options['end']!r} is its start; leave 'end' out for "
+            "a hop to the nearest equivalent site"
+        )
+    end = sites[options["end"]] if "end" in options else None
+    initial, final = migration_endpoints(slab, sites[options["site"]], end)
     for i, image in enumerate(neb_path(initial, final)):
         yield Built(
             f"{substrate.name}-neb-{i:02d}",

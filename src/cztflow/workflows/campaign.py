@@ -255,7 +255,10 @@ class _Builder:
         initial = f"relax/{substrate}-K-{site}"
         if initial not in self.nodes:
             raise ValueError(f"{self.source}: migration on {substrate} needs it under 'adsorption'")
-        images = [b.structure for b in migration_path(self.structures[substrate], hop)]
+        try:
+            images = [b.structure for b in migration_path(self.structures[substrate], hop)]
+        except ValueError as exc:
+            raise ValueError(f"{self.source}: migration: {exc}") from None
         final = f"relax/{substrate}-K-{site}-hop"
         self.add(
             final,
@@ -265,7 +268,7 @@ class _Builder:
             deps=[f"relax/{substrate}"],
             seed=_adsorbate_seed(substrate),
             structure=images[-1],
-            extra={"substrate": substrate, "site": f"{site}'"},
+            extra={"substrate": substrate, "site": hop.get("end", f"{site}'")},
         )
         self.add(
             f"neb/{substrate}",
