@@ -134,6 +134,20 @@ def test_neb_flags_climbing_image_off_the_maximum_and_unconverged_images(tmp_pat
     assert any(w.startswith("image 01: relaxation stopped") for w in result.warnings)
 
 
+def test_neb_flags_a_more_stable_site_inside_the_band(tmp_path):
+    """A hop between equivalent sites that crosses a deeper site: the forward barrier from the
+    start understates the climb from that site, and the warning gives both numbers."""
+    band = read_neb(neb_tree(tmp_path / "neb", [-10.0, -9.9, -10.2, -9.85, -10.0], [0, 0, 0, 0, 0]))
+    result = analyze_neb(band)
+    assert result.barrier_forward == pytest.approx(0.15)
+    assert result.climbing_image == 3
+    assert result.warnings == [
+        "a more stable site inside the band: image 02 lies 0.200 eV below the lower end point, "
+        "and the highest image is 0.350 eV above it; the hop does not start from the most stable "
+        "site on its path"
+    ]
+
+
 def test_neb_real_vtst_images_with_endpoint_relaxations(vasp_outputs, tmp_path):
     src = vasp_outputs / "neb/NH3_inversion_vtst_vasp544"
     neb = tmp_path / "neb"

@@ -294,6 +294,14 @@ def analyze_neb(
             converged = False
     if energies[top] <= max(energies[0], energies[-1]):
         warnings.append("no intermediate image lies above both end points: the path has no barrier")
+    low = int(np.argmin(energies[1:-1])) + 1
+    depth = float(min(energies[0], energies[-1]) - energies[low])
+    if depth > climb_tolerance:
+        warnings.append(
+            f"a more stable site inside the band: image {low:02d} lies {depth:.3f} eV below the lower "
+            f"end point, and the highest image is {energies[top] - energies[low]:.3f} eV above it; "
+            "the hop does not start from the most stable site on its path"
+        )
     return NebResult(
         energies=energies,
         distances=s,

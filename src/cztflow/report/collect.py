@@ -306,7 +306,11 @@ class _Collector:
                 self.problem(f"K migration barrier {node['id']}", exc)
                 continue
             run = read_run(band.images[1].source)
-            flags = "" if result.converged else "; not converged: " + "; ".join(result.warnings)
+            # the band's own warnings always; each image's issues only when it is not converged
+            band_warnings = [w for w in result.warnings if not w.startswith("image ")]
+            flags = "".join(f"; {w}" for w in band_warnings)
+            if not result.converged:
+                flags += "; not converged: " + "; ".join(result.warnings)
             self.row(
                 "K migration barrier (highest)",
                 material,
