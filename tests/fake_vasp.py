@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
-from fakes import outcar_text
+from fakes import outcar_text, vasprun_text
 
 ERRORS = {
     "edddav": "Error EDDDAV: Call to ZHEGV failed. Returncode = 7 1 16",
@@ -47,130 +47,6 @@ def _incar(path: Path) -> dict[str, str]:
             key, value = line.split("=", 1)
             out[key.strip().upper()] = value.strip()
     return out
-
-
-def _vasprun(
-    species: list[str],
-    counts: list[int],
-    lattice: np.ndarray,
-    frac: np.ndarray,
-    energy: float,
-    incar: dict[str, str],
-) -> str:
-    atoms = [s for s, n in zip(species, counts, strict=False) for _ in range(n)]
-    vec = "\n".join(f"    <v> {a[0]:.8f} {a[1]:.8f} {a[2]:.8f} </v>" for a in lattice)
-    pos = "\n".join(f"    <v> {p[0]:.8f} {p[1]:.8f} {p[2]:.8f} </v>" for p in frac)
-    zeros = "\n".join("    <v> 0.0 0.0 0.0 </v>" for _ in atoms)
-    structure = f"""  <crystal>
-   <varray name="basis" >
-{vec}
-   </varray>
-   <i name="volume">{abs(np.linalg.det(lattice)):.8f}</i>
-   <varray name="rec_basis" >
-{chr(10).join(f"    <v> {r[0]:.8f} {r[1]:.8f} {r[2]:.8f} </v>" for r in np.linalg.inv(lattice).T)}
-   </varray>
-  </crystal>
-  <varray name="positions" >
-{pos}
-  </varray>"""
-    rc = "\n".join(f"    <rc><c>{a}</c><c>{species.index(a) + 1}</c></rc>" for a in atoms)
-    types = "\n".join(
-        f"    <rc><c>{n}</c><c>{s}</c><c>1.0</c><c>1.0</c><c>  PAW_PBE {s} 01Jan2000</c></rc>"
-        for s, n in zip(species, counts, strict=False)
-    )
-    tags = "\n".join(
-        f'  <i name="{k}">{incar[k]}</i>' for k in ("ENCUT", "EDIFF", "EDIFFG", "SIGMA") if k in incar
-    )
-    energy_block = f"""   <energy>
-    <i name="e_fr_energy">{energy:.8f}</i>
-    <i name="e_wo_entrp">{energy:.8f}</i>
-    <i name="e_0_energy">{energy:.8f}</i>
-   </energy>"""
-    return f"""<?xml version="1.0" encoding="ISO-8859-1"?>
-<modeling>
- <generator>
-  <i name="program" type="string">vasp </i>
-  <i name="version" type="string">5.4.4.18Apr17-6-g9f103f2a35  </i>
-  <i name="subversion" type="string">(build Apr 17 2017) complex parallel </i>
-  <i name="platform" type="string">LinuxIFC </i>
-  <i name="date" type="string">2026 11 25 </i>
-  <i name="time" type="string">00:00:00 </i>
- </generator>
- <incar>
-{tags}
- </incar>
- <kpoints>
-  <generation param="Gamma">
-   <v type="int" name="divisions">       1        1        1 </v>
-  </generation>
-  <varray name="kpointlist" >
-   <v>       0.00000000       0.00000000       0.00000000 </v>
-  </varray>
-  <varray name="weights" >
-   <v>       1.00000000 </v>
-  </varray>
- </kpoints>
- <parameters>
-  <separator name="electronic" >
-   <i name="ENCUT">    450.00000000</i>
-   <i name="EDIFF">      0.00000100</i>
-   <i type="int" name="NELM">    200</i>
-   <i type="int" name="ISPIN">      1</i>
-  </separator>
-  <separator name="ionic" >
-   <i type="int" name="NSW">      0</i>
-   <i type="int" name="IBRION">     -1</i>
-   <i name="EDIFFG">     -0.03000000</i>
-  </separator>
- </parameters>
- <atominfo>
-  <atoms>{len(atoms)}</atoms>
-  <types>{len(species)}</types>
-  <array name="atoms" >
-   <dimension dim="1">ion</dimension>
-   <field type="string">element</field>
-   <field type="int">atomtype</field>
-   <set>
-{rc}
-   </set>
-  </array>
-  <array name="atomtypes" >
-   <dimension dim="1">type</dimension>
-   <field type="int">atomspertype</field>
-   <field type="string">element</field>
-   <field>mass</field>
-   <field>valence</field>
-   <field type="string">pseudopotential</field>
-   <set>
-{types}
-   </set>
-  </array>
- </atominfo>
- <structure name="initialpos" >
-{structure}
- </structure>
- <calculation>
-  <scstep>
-{energy_block}
-  </scstep>
-  <structure>
-{structure}
-  </structure>
-  <varray name="forces" >
-{zeros}
-  </varray>
-  <varray name="stress" >
-    <v> 0.0 0.0 0.0 </v>
-    <v> 0.0 0.0 0.0 </v>
-    <v> 0.0 0.0 0.0 </v>
-  </varray>
-{energy_block.replace("   ", "  ", 1)}
- </calculation>
- <structure name="finalpos" >
-{structure}
- </structure>
-</modeling>
-"""
 
 
 def main() -> int:
@@ -205,7 +81,11 @@ def main() -> int:
         f"   1 F= {energy:.8E} E0= {energy:.8E}  d E =-.1E+00\n"
     )
     (here / "CONTCAR").write_text("\n".join(lines) + "\n")
-    (here / "vasprun.xml").write_text(_vasprun(species, counts, lattice, frac, energy, incar))
+    atoms = [el for el, n in zip(species, counts, strict=True) for _ in range(n)]
+    tags = {k: incar[k] for k in ("ENCUT", "EDIFF", "EDIFFG", "SIGMA") if k in incar}
+    (here / "vasprun.xml").write_text(
+        vasprun_text(species=atoms, lattice=lattice, frac=frac, energy=energy, incar=tags)
+    )
     print(f"   1 F= {energy:.8E} E0= {energy:.8E}  d E =-.1E+00")
     return 0
 

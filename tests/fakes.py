@@ -14,7 +14,7 @@ def outcar_text(
     frac: np.ndarray,
     energies: list[float],
     forces: np.ndarray | None = None,
-    efermi: float = -2.0,
+    efermi: float | None = -2.0,
     nelm: int = 60,
     nsw: int = 50,
     ibrion: int = 2,
@@ -55,7 +55,8 @@ def outcar_text(
                 f"--------------------------------------- Iteration {step:6d}({it:4d})  -----------------"
             )
             body.append(f"  total energy-change (2. order) :{10.0**-it:14.7E}  ({-(10.0**-it):14.7E})")
-        body.append(f" E-fermi : {efermi:8.4f}     XC(G=0):  -1.7157     alpha+bet : -0.5051")
+        if efermi is not None:
+            body.append(f" E-fermi : {efermi:8.4f}     XC(G=0):  -1.7157     alpha+bet : -0.5051")
         body.append(" POSITION                                       TOTAL-FORCE (eV/Angst)")
         body.append(" " + "-" * 83)
         for r, f in zip(cart, forces, strict=True):
@@ -133,3 +134,190 @@ def neb_tree(root: Path, energies: list[float], tangents: list[float], *, reache
         )
         write(folder / "OUTCAR", text)
     return root
+
+
+def _rows(values: np.ndarray, indent: str, fmt: str = "{:.8f}") -> str:
+    return "\n".join(f"{indent}<r> " + " ".join(fmt.format(x) for x in row) + " </r>" for row in values)
+
+
+def vasprun_text(
+    *,
+    species: list[str],
+    lattice: np.ndarray,
+    frac: np.ndarray,
+    energy: float,
+    forces: np.ndarray | None = None,
+    incar: dict[str, object] | None = None,
+    parameters: dict[str, object] | None = None,
+    efermi: float | None = None,
+    kpoints: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
+    eigenvalues: np.ndarray | None = None,
+    occupations: np.ndarray | None = None,
+    dos_energies: np.ndarray | None = None,
+    dos_total: np.ndarray | None = None,
+) -> str:
+    """A finished single-step vasprun.xml with the blocks cztflow reads.
+
+    ``species`` has one element per atom (repeats allowed, types in order of first
+    appearance).  ``eigenvalues``/``occupations`` are (nspin, nk, nbands) with ``kpoints``
+    fractional; ``dos_total`` is (nspin, nedos).  Without them the file has no
+    ``<eigenvalues>``/``<dos>`` block, as with LORBIT unset on a relaxation.
+    """
+    lattice, frac = np.asarray(lattice, dtype=float), np.asarray(frac, dtype=float)
+    types = list(dict.fromkeys(species))
+    forces = np.zeros((len(species), 3)) if forces is None else np.asarray(forces)
+
+    def varray(name: str, rows: np.ndarray, indent: str = "   ") -> str:
+        body = "\n".join(f"{indent} <v> " + " ".join(f"{x:.8f}" for x in r) + " </v>" for r in rows)
+        return f'{indent}<varray name="{name}" >\n{body}\n{indent}</varray>'
+
+    structure = "\n".join(
+        [
+            "  <crystal>",
+            varray("basis", lattice),
+            f'   <i name="volume">{abs(np.linalg.det(lattice)):.8f}</i>',
+            varray("rec_basis", np.linalg.inv(lattice).T),
+            "  </crystal>",
+            varray("positions", frac, "  "),
+        ]
+    )
+    energy_block = "\n".join(
+        [
+            "   <energy>",
+            f'    <i name="e_fr_energy">{energy:.8f}</i>',
+            f'    <i name="e_wo_entrp">{energy:.8f}</i>',
+            f'    <i name="e_0_energy">{energy:.8f}</i>',
+            "   </energy>",
+        ]
+    )
+    params = {"ENCUT": 450.0, "EDIFF": 1e-6, "NELM": 200, "ISPIN": 1, "NSW": 0, "IBRION": -1, "EDIFFG": -0.03}
+    if eigenvalues is not None:
+        params["ISPIN"] = int(np.shape(eigenvalues)[0])
+    params.update(parameters or {})
+    kpts = np.zeros((1, 3)) if kpoints is None else np.asarray(kpoints, dtype=float)
+    wts = np.full(len(kpts), 1.0 / len(kpts)) if weights is None else np.asarray(weights, dtype=float)
+    electronic = []
+    if eigenvalues is not None:
+        eig = np.asarray(eigenvalues, dtype=float)
+        occ = np.zeros_like(eig) if occupations is None else np.asarray(occupations, dtype=float)
+        sets = []
+        for s in range(eig.shape[0]):
+            ks = [
+                f'     <set comment="kpoint {k + 1}">\n'
+                + _rows(np.column_stack([eig[s, k], occ[s, k]]), "      ", "{:.4f}")
+                + "\n     </set>"
+                for k in range(eig.shape[1])
+            ]
+            sets.append(f'    <set comment="spin {s + 1}">\n' + "\n".join(ks) + "\n    </set>")
+        electronic.append(
+            "  <eigenvalues>\n   <array>\n"
+            '    <dimension dim="1">band</dimension>\n    <dimension dim="2">kpoint</dimension>\n'
+            '    <dimension dim="3">spin</dimension>\n    <field>eigene</field>\n    <field>occ</field>\n'
+            "    <set>\n" + "\n".join(sets) + "\n    </set>\n   </array>\n  </eigenvalues>"
+        )
+    if efermi is not None or dos_total is not None:
+        dos = [f'  <dos>\n   <i name="efermi">{0.0 if efermi is None else efermi:14.8f} </i>']
+        if dos_total is not None:
+            total = np.asarray(dos_total, dtype=float)
+            energies = np.asarray(dos_energies, dtype=float)
+            de = float(energies[1] - energies[0]) if energies.size > 1 else 0.0
+            sets = [
+                f'     <set comment="spin {s + 1}">\n'
+                + _rows(np.column_stack([energies, total[s], np.cumsum(total[s]) * de]), "      ", "{:.4f}")
+                + "\n     </set>"
+                for s in range(total.shape[0])
+            ]
+            dos.append(
+                "   <total>\n    <array>\n"
+                '     <dimension dim="1">gridpoints</dimension>\n     <dimension dim="2">spin</dimension>\n'
+                "     <field>energy</field>\n     <field>total</field>\n     <field>integrated</field>\n"
+                "     <set>\n" + "\n".join(sets) + "\n     </set>\n    </array>\n   </total>"
+            )
+        electronic.append("\n".join(dos) + "\n  </dos>")
+    rc = "\n".join(f"    <rc><c>{a}</c><c>{types.index(a) + 1}</c></rc>" for a in species)
+    atomtypes = "\n".join(
+        f"    <rc><c>{species.count(t)}</c><c>{t}</c><c>1.0</c><c>1.0</c><c>  PAW_PBE {t} 01Jan2000</c></rc>"
+        for t in types
+    )
+    tags = "\n".join(f'  <i name="{k}">{v}</i>' for k, v in (incar or {}).items())
+    items = "\n".join(
+        f'   <i type="int" name="{k}">{v}</i>' if isinstance(v, int) else f'   <i name="{k}">{v:.8f}</i>'
+        for k, v in params.items()
+    )
+    kgen = (
+        '  <generation param="Gamma">\n'
+        '   <v type="int" name="divisions">       1        1        1 </v>\n  </generation>'
+    )
+    return f"""<?xml version="1.0" encoding="ISO-8859-1"?>
+<modeling>
+ <generator>
+  <i name="program" type="string">vasp </i>
+  <i name="version" type="string">5.4.4.18Apr17-6-g9f103f2a35  </i>
+  <i name="subversion" type="string">(build Apr 17 2017) complex parallel </i>
+  <i name="platform" type="string">LinuxIFC </i>
+  <i name="date" type="string">2026 11 25 </i>
+  <i name="time" type="string">00:00:00 </i>
+ </generator>
+ <incar>
+{tags}
+ </incar>
+ <kpoints>
+{kgen}
+{varray("kpointlist", kpts, "  ")}
+  <varray name="weights" >
+{chr(10).join(f"   <v> {w:.8f} </v>" for w in wts)}
+  </varray>
+ </kpoints>
+ <parameters>
+  <separator name="general" >
+{items}
+  </separator>
+ </parameters>
+ <atominfo>
+  <atoms>{len(species)}</atoms>
+  <types>{len(types)}</types>
+  <array name="atoms" >
+   <dimension dim="1">ion</dimension>
+   <field type="string">element</field>
+   <field type="int">atomtype</field>
+   <set>
+{rc}
+   </set>
+  </array>
+  <array name="atomtypes" >
+   <dimension dim="1">type</dimension>
+   <field type="int">atomspertype</field>
+   <field type="string">element</field>
+   <field>mass</field>
+   <field>valence</field>
+   <field type="string">pseudopotential</field>
+   <set>
+{atomtypes}
+   </set>
+  </array>
+ </atominfo>
+ <structure name="initialpos" >
+{structure}
+ </structure>
+ <calculation>
+  <scstep>
+{energy_block}
+  </scstep>
+  <structure>
+{structure}
+  </structure>
+{varray("forces", forces, "  ")}
+  <varray name="stress" >
+    <v> 0.0 0.0 0.0 </v>
+    <v> 0.0 0.0 0.0 </v>
+    <v> 0.0 0.0 0.0 </v>
+  </varray>
+{energy_block.replace("   ", "  ", 1)}
+{chr(10).join(electronic)}
+ </calculation>
+ <structure name="finalpos" >
+{structure}
+ </structure>
+</modeling>
+"""

@@ -8,6 +8,7 @@ import json
 
 import pytest
 from running_helpers import cli
+from vasp_tree import as_vasp_tree
 
 from cztflow.cli_fig1 import packaged_spec
 from cztflow.report import Fig1Data, Row, collect_fig1
@@ -143,3 +144,25 @@ def test_fig1_quick_end_to_end_rerun_and_from(tmp_path):
     again = cli("fig1", "--from", str(folder / "campaign"), "-o", str(other))
     assert again.returncode == 0, again.stderr
     assert json.loads((other / "fig1.json").read_text())["rows"] == doc["rows"]
+
+    # the same campaign as a VASP run leaves it: OUTCARs, vasprun.xml, LOCPOT; the NEB end
+    # points only in their relaxations' folders (found through campaign.json)
+    vasp = as_vasp_tree(folder / "campaign", tmp_path / "vasp-campaign")
+    assert not list(vasp.rglob("cztflow-result.json"))
+    for band in (vasp / "neb").iterdir():
+        ends = sorted(p for p in band.iterdir() if p.is_dir() and p.name.isdigit())
+        for end in (ends[0], ends[-1]):
+            (end / "OUTCAR").unlink()
+    from_vasp = cli("fig1", "--from", str(vasp), "-o", str(tmp_path / "from-vasp"))
+    assert from_vasp.returncode == 0, from_vasp.stdout + from_vasp.stderr
+    vdoc = json.loads((tmp_path / "from-vasp" / "fig1.json").read_text())
+    assert vdoc["problems"] == [] and len(vdoc["rows"]) == len(doc["rows"])
+    for engine_row, vasp_row in zip(doc["rows"], vdoc["rows"], strict=True):
+        assert vasp_row["engine"] == "VASP 5.4.4"
+        for key in ("quantity", "material", "paper", "node", "settings"):
+            assert vasp_row[key] == engine_row[key]
+        if isinstance(engine_row["value"], float):
+            # OUTCAR prints E-fermi to 1e-4 eV and vasprun.xml eigenvalues to 1e-4 eV
+            assert vasp_row["value"] == pytest.approx(engine_row["value"], abs=2e-4), engine_row["quantity"]
+        else:
+            assert vasp_row["value"] == engine_row["value"]
