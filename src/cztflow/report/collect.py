@@ -36,6 +36,7 @@ from cztflow.analysis.textfile import find_output
 from cztflow.analysis.volumetric import read_planar_average, read_volumetric
 from cztflow.analysis.workfunction import work_function
 from cztflow.report.materials import LABELS, MATERIALS, material_of
+from cztflow.result_format import RESULT_FILE
 
 __all__ = ["Fig1Data", "Row", "collect_fig1", "paper_values"]
 
@@ -147,10 +148,22 @@ class _Campaign:
     def folder(self, node_id: str) -> Path:
         return self.root / self.nodes[node_id]["folder"]
 
+    def _lcao(self, node_id: str) -> bool:
+        """Whether an open engine ran this node in LCAO (no plane-wave cutoff); False if unknown."""
+        try:
+            doc = json.loads((self.folder(node_id) / RESULT_FILE).read_text(encoding="utf-8"))
+            return bool(doc["engine"].get("lcao"))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return False
+
     def settings(self, *node_ids: str) -> str:
+        """The declared deviations of ``node_ids``, tag by tag; ENCUT is left out for LCAO runs."""
         devs: dict[str, list[str]] = {}
         for nid in node_ids:
+            lcao = self._lcao(nid)
             for dev in self.nodes[nid].get("deviations", []):
+                if lcao and dev["tag"] == "ENCUT":
+                    continue
                 shown = str(dev["value"])
                 if shown not in devs.setdefault(dev["tag"], []):
                     devs[dev["tag"]].append(shown)
