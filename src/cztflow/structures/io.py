@@ -11,6 +11,8 @@ from pymatgen.io.ase import AseAtomsAdaptor
 from pymatgen.io.cif import CifWriter
 from pymatgen.io.vasp import Poscar
 
+from cztflow.poscar_format import poscar_text
+
 __all__ = ["FORMATS", "file_format", "index_entry", "render_structure", "write_structure"]
 
 FORMATS = {".vasp": "poscar", ".poscar": "poscar", ".cif": "cif", ".extxyz": "extxyz",
@@ -53,9 +55,7 @@ def _comment(structure: Structure, name: str) -> str:
 def render_structure(structure: Structure, fmt: str, name: str) -> str:
     """The text of ``structure`` in format ``fmt`` (see :data:`FORMATS`)."""
     if fmt == "poscar":
-        return Poscar(structure, comment=_comment(structure, name)).get_str(
-            significant_figures=_FIGURES
-        )
+        return poscar_text(Poscar(structure, comment=_comment(structure, name)), _FIGURES)
     if fmt == "cif":
         return str(CifWriter(structure))
     if fmt == "extxyz":

@@ -23,6 +23,7 @@ from pymatgen.io.vasp.inputs import Incar, Kpoints, Poscar
 from pymatgen.io.vasp.sets import VaspInputSet
 
 from cztflow import geometry
+from cztflow.poscar_format import poscar_text
 from cztflow.protocol import Protocol, default_protocol
 from cztflow.workflows.kpoints import line_mode_kpoints, mesh_kpoints
 from cztflow.workflows.lock import KPOINTS_TAG, Deviation, ProtocolLockError, deviation_for, same_value
@@ -250,7 +251,7 @@ class ProtocolInputSet(VaspInputSet):
         return {
             "INCAR": self.incar.get_str(sort_keys=True),
             "KPOINTS": str(self.kpoints),
-            "POSCAR": self.poscar.get_str(significant_figures=10),
+            "POSCAR": poscar_text(self.poscar),
             name: text,
         }
 

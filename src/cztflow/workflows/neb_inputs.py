@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from pymatgen.core import Structure
 from pymatgen.io.vasp.inputs import Poscar
 
+from cztflow.poscar_format import poscar_text
 from cztflow.workflows.inputsets import ProtocolInputSet
 from cztflow.workflows.potcar import species_groups, vasp_order
 
@@ -106,7 +107,7 @@ class CINEBSet(ProtocolInputSet):
             poscar = Poscar(
                 ordered, comment=comment, selective_dynamics=ordered.site_properties.get("selective_dynamics")
             )
-            out[f"{i:02d}/POSCAR"] = poscar.get_str(significant_figures=10)
+            out[f"{i:02d}/POSCAR"] = poscar_text(poscar)
         if self.endpoint_outcars:
             last = len(self.images) - 1
             for folder, source in zip(("00", f"{last:02d}"), self.endpoint_outcars, strict=True):
