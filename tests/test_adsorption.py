@@ -26,8 +26,42 @@ def test_cote2_has_four_distinct_sites():
     assert [s.name for s in sites] == ["ontop-1", "bridge-1", "hollow-1", "hollow-2"]
     under = {s.name: s.above for s in sites}
     assert under["ontop-1"] == "Te@0.00"
-    # the two hollows: over the Co (1.35 Å down) and over the lower Te (2.70 Å down)
-    assert sorted(under[h] for h in ("hollow-1", "hollow-2")) == ["Co@1.35", "Te@2.70"]
+    # the two hollows, numbered by what lies under them: the Co 1.35 Å down, then the lower Te
+    assert (under["hollow-1"], under["hollow-2"]) == ("Co@1.35", "Te@2.70")
+    # each site is the member of its class nearest the cell origin: hollow-1 sits on the Co at 0, 0
+    assert sites[2].xy == pytest.approx((0.0, 0.0), abs=1e-9)
+
+
+def test_site_names_do_not_depend_on_which_class_member_the_site_finder_returns(monkeypatch):
+    """pymatgen's AdsorbateSiteFinder returns a different member of a symmetry class from
+    release to release; k_sites must give the same names and positions for any member."""
+    from pymatgen.core.adsorption import AdsorbateSiteFinder
+
+    from cztflow.structures.surface_symmetry import inplane_operations
+
+    slab = cote2_znte_interface()
+    reference = k_sites(slab)
+    ops = inplane_operations(slab)
+    lattice = slab.lattice
+    original = AdsorbateSiteFinder.find_adsorption_sites
+
+    def other_members(self, *args, **kwargs):
+        found = original(self, *args, **kwargs)
+        moved = {}
+        for kind, points in found.items():
+            moved[kind] = []
+            for n, p in enumerate(points):
+                op = ops[(n * 5 + 3) % len(ops)]  # a different operation for each site
+                frac = op.operate(lattice.get_fractional_coords(p)) + [1.0, -1.0, 0.0]
+                moved[kind].append(lattice.get_cartesian_coords(frac))
+        return moved
+
+    monkeypatch.setattr(AdsorbateSiteFinder, "find_adsorption_sites", other_members)
+    again = k_sites(slab)
+    assert [s.name for s in again] == [s.name for s in reference]
+    assert [s.above for s in again] == [s.above for s in reference]
+    assert np.allclose([s.xy for s in again], [s.xy for s in reference], atol=1e-6)
+    assert len(ops) > 1
 
 
 def test_site_count_does_not_depend_on_supercell():

@@ -164,3 +164,18 @@ def test_real_potcar_replaces_only_the_spec(tmp_path, monkeypatch):
     assert {k: v for k, v in real.items() if k != "POTCAR"} == others
     iset.write_input(str(tmp_path / "run"))
     assert (tmp_path / "run" / "POTCAR").is_file() and not (tmp_path / "run" / "POTCAR.spec").exists()
+
+
+def test_poscar_text_never_prints_a_negative_zero():
+    from pymatgen.core import Lattice, Structure
+    from pymatgen.io.vasp import Poscar
+
+    from cztflow.poscar_format import poscar_text
+
+    s = Structure(Lattice.cubic(4.0), ["K", "K"], [[-1e-17, 0.5, -0.0], [-0.25, 0.0, 0.5]])
+    assert "-0.0000000000" in Poscar(s).get_str(significant_figures=10)  # what pymatgen prints
+    text = poscar_text(Poscar(s))
+    assert "-0.0" not in text
+    lines = text.splitlines()
+    assert lines[-2] == "   0.0000000000    0.5000000000    0.0000000000 K"
+    assert lines[-1] == "  -0.2500000000    0.0000000000    0.5000000000 K"  # real negatives stay

@@ -16,8 +16,9 @@ from pymatgen.core.adsorption import AdsorbateSiteFinder
 
 from cztflow.protocol import default_protocol
 from cztflow.structures.checks import check_structure, with_vacuum
+from cztflow.structures.surface_symmetry import canonical_xy, inplane_operations
 
-__all__ = ["AdsorptionSite", "add_k", "intercalate_k", "blocks_only", "k_sites", "lower_part"]
+__all__ = ["AdsorptionSite", "add_k", "blocks_only", "intercalate_k", "k_sites", "lower_part"]
 
 _KINDS = ("ontop", "bridge", "hollow")
 _Z_STEP = 0.01  # Å, resolution of the height search
@@ -52,7 +53,8 @@ class AdsorptionSite:
                 "above": self.above}
 
 
-def _under(slab: Structure, xy: np.ndarray) -> str:
+def _beneath(slab: Structure, xy: np.ndarray) -> tuple[float, str] | None:
+    """Depth below the top and element of the highest atom within 0.5 Å laterally of ``xy``."""
     cart = slab.cart_coords
     top = cart[:, 2].max()
     best = None
@@ -62,7 +64,12 @@ def _under(slab: Structure, xy: np.ndarray) -> str:
         for i in np.flatnonzero(lateral < 0.5):
             depth = top - cart[i, 2]
             if best is None or depth < best[0]:
-                best = (depth, slab[i].specie.symbol)
+                best = (float(depth), slab[i].specie.symbol)
+    return best
+
+
+def _under(slab: Structure, xy: np.ndarray) -> str:
+    best = _beneath(slab, xy)
     return "-" if best is None else f"{best[1]}@{best[0]:.2f}"
 
 
@@ -89,7 +96,11 @@ def k_sites(
     Returns
     -------
     list of AdsorptionSite
-        Sorted by kind, then by x, y.
+        By kind, and within a kind numbered by what lies under the site: the shallower atom
+        first (``-``, nothing under it, last), then the element, then the position.  Each
+        site is the member of its symmetry class nearest the cell origin
+        (:func:`~cztflow.structures.surface_symmetry.canonical_xy`), so names and positions do
+        not depend on which member pymatgen's site finder returns.
     """
     unknown = sorted(set(kinds) - set(_KINDS))
     if unknown:
@@ -98,12 +109,17 @@ def k_sites(
     found = finder.find_adsorption_sites(
         distance=0.0, symm_reduce=symprec, near_reduce=symprec, positions=tuple(kinds)
     )
+    ops = inplane_operations(slab, symprec)
     sites = []
     for kind in kinds:
-        points = sorted((tuple(np.round(p[:2], 6)) for p in found[kind]))
-        for n, (x, y) in enumerate(points, start=1):
+        ranked = []
+        for p in found[kind]:
+            xy = canonical_xy(slab, np.asarray(p[:2]), ops) + 0.0
+            depth, element = _beneath(slab, xy) or (np.inf, "")
+            ranked.append((round(depth, 2), element, float(xy[0]), float(xy[1])))
+        for n, (_d, _e, x, y) in enumerate(sorted(ranked), start=1):
             xy = np.array([x, y])
-            sites.append(AdsorptionSite(f"{kind}-{n}", kind, (float(x), float(y)), _under(slab, xy)))
+            sites.append(AdsorptionSite(f"{kind}-{n}", kind, (x, y), _under(slab, xy)))
     return sites
 
 

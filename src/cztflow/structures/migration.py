@@ -12,24 +12,13 @@ import numpy as np
 from ase.mep import NEB
 from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
-from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
 from cztflow.protocol import default_protocol
 from cztflow.structures.adsorption import AdsorptionSite, add_k
 from cztflow.structures.checks import close_contacts
+from cztflow.structures.surface_symmetry import inplane_operations
 
 __all__ = ["equivalent_neighbor", "migration_endpoints", "neb_path"]
-
-
-def _inplane_operations(slab: Structure, symprec: float) -> list:
-    """Symmetry operations of the slab that keep the surface normal (no flips in z)."""
-    ops = SpacegroupAnalyzer(slab, symprec=symprec).get_symmetry_operations(cartesian=False)
-    keep = []
-    for op in ops:
-        r = op.rotation_matrix
-        if np.allclose(r[2], [0, 0, 1]) and np.allclose(r[:2, 2], 0):
-            keep.append(op)
-    return keep
 
 
 def equivalent_neighbor(
@@ -53,7 +42,7 @@ def equivalent_neighbor(
     start = np.array([*site.xy, 0.0])
     frac = lattice.get_fractional_coords(start)
     best: tuple[float, np.ndarray] | None = None
-    for op in _inplane_operations(slab, symprec):
+    for op in inplane_operations(slab, symprec):
         image = op.operate(frac)
         delta = image - frac
         delta[:2] -= np.round(delta[:2])
