@@ -147,7 +147,7 @@ def ti3c2tx(
         for label, (i, j) in zip(labels, np.ndindex(n, m), strict=True):
             shift = i * cell[0] + j * cell[1] + column
             for sp, h in TERMINATIONS[label]:
-                sites.append((sp, shift + [0, 0, sign * (_Z_TI + h)], layer, 0.0))
+                sites.append((sp, shift + np.array([0.0, 0.0, sign * (_Z_TI + h)]), layer, 0.0))
     big = np.array([n * cell[0], m * cell[1]])
     slab = make_slab(
         big, sites, block="mxene", fixed_layers=fixed_layers, supercell=(1, 1), vacuum=vacuum

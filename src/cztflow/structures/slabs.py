@@ -143,9 +143,9 @@ def cote2_001_slab(
     sites: SlabSites = []
     for k in range(layers):
         z0 = k * c
-        sites.append(("Te", p23 + [0, 0, z0 - dz], k, 0.0))
+        sites.append(("Te", p23 + np.array([0.0, 0.0, z0 - dz]), k, 0.0))
         sites.append(("Co", np.array([0.0, 0.0, z0]), k, 0.0))
-        sites.append(("Te", p13 + [0, 0, z0 + dz], k, 0.0))
+        sites.append(("Te", p13 + np.array([0.0, 0.0, z0 + dz]), k, 0.0))
     slab = make_slab(
         inplane, sites, block="cote2", fixed_layers=fixed_layers, supercell=(n, m), vacuum=vacuum
     )

@@ -192,7 +192,9 @@ def migration_path(substrate: Built, options: dict[str, Any]) -> Iterator[Built]
     """
     unknown = sorted(set(options) - {"site", "end"})
     if unknown:
-        raise ValueError(f"{substrate.name}: unknown migration option(s) {', '.join(unknown)}; known: site, end")
+        raise ValueError(
+            f"{substrate.name}: unknown migration option(s) {', '.join(unknown)}; known: site, end"
+        )
     slab = substrate.structure
     sites = {s.name: s for s in k_sites(slab)}
     for key in ("site", "end"):
