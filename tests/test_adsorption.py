@@ -52,7 +52,7 @@ def test_site_names_do_not_depend_on_which_class_member_the_site_finder_returns(
             moved[kind] = []
             for n, p in enumerate(points):
                 op = ops[(n * 5 + 3) % len(ops)]  # a different operation for each site
-                frac = op.operate(lattice.get_fractional_coords(p)) + [1.0, -1.0, 0.0]
+                frac = op.operate(lattice.get_fractional_coords(p)) + np.array([1.0, -1.0, 0.0])
                 moved[kind].append(lattice.get_cartesian_coords(frac))
         return moved
 

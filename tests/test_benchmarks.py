@@ -53,7 +53,28 @@ def test_prerelax_benchmark_campaign_follows_the_protocol_and_reads_step_counts(
     assert {(f.check, f.item) for f in findings} == {("decision", "ISPIN"), ("contradiction", "MAGMOM")}
     doc = read_campaign(root)
     assert sorted(n["id"] for n in doc["nodes"]) == sorted(bench.NODES.values())
-    assert doc["engine_options"] == {"gpaw": {"lcao_above_atoms": 0, "grid_spacing": 0.25}}
+    assert doc["engine_options"] == {"gpaw": {"lcao_above_atoms": 1000}, "mlip": {"neb_optimizer": "BFGS"}}
+    # the spec's band optimiser reaches GPAW's CI-NEB (the machine default stays FIRE), and its
+    # plane-wave choice every node
+    from cztflow.workflows.config import RunConfig, with_engine_options
+    from cztflow.workflows.engines.base import NodeTask
+    from cztflow.workflows.engines.gpaw_engine import GpawEngine
+    from cztflow.workflows.runner import campaign_protocol
+
+    nodes = {n["id"]: n for n in doc["nodes"]}
+    protocol = campaign_protocol(doc, root)
+    machine = RunConfig()
+    config = with_engine_options(machine, doc["engine_options"])
+    chosen = {}
+    for node_id in ("neb/znte-2bl-2x2", "relax/znte-2bl-2x2-K-hollow-1"):
+        settings = GpawEngine(config).settings(NodeTask(root, nodes[node_id], protocol, config))
+        chosen[node_id] = (settings["optimizer"], settings["mode"])
+    assert chosen == {
+        "neb/znte-2bl-2x2": ("BFGS", "pw (250 eV)"),
+        "relax/znte-2bl-2x2-K-hollow-1": ("BFGS", "pw (250 eV)"),
+    }
+    default = GpawEngine(machine).settings(NodeTask(root, nodes["neb/znte-2bl-2x2"], protocol, machine))
+    assert default["optimizer"] == "FIRE"
     results = {}
     for mode, (steps, pre) in {"unrelaxed": (12, None), "prerelaxed": (4, 30)}.items():
         for node in bench.NODES.values():

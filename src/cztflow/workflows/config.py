@@ -24,8 +24,8 @@ names the file, so a typo never silently falls back to a default.
       grid_spacing: 0.18             # Å, real-space grid of the density and potential
     mlip:
       device: cpu
-      optimizer: BFGS
-      neb_optimizer: FIRE
+      optimizer: BFGS                # ASE optimiser of the relaxations run by MLIPs and GPAW
+      neb_optimizer: FIRE            # ASE optimiser of their CI-NEB bands
 """
 
 from __future__ import annotations

@@ -123,6 +123,8 @@ class GpawEngine(Engine):
             "max_steps": int(incar.get("NSW", 0)),
             "cell_relax": int(incar.get("ISIF", 2)) >= 3,
             "lcao": lcao,
+            # the ASE optimisers of both open engines are one choice (the mlip section)
+            "optimizer": str(self.config.mlip["neb_optimizer" if task.kind == "neb" else "optimizer"]),
         }
 
     def _calculator(self, task: NodeTask, settings: dict[str, Any], txt: Path) -> Any:
@@ -162,7 +164,11 @@ class GpawEngine(Engine):
             return self._non_self_consistent(task, settings)
         if task.kind == "neb":
             return run_neb(
-                task, lambda: self._with_d3(task, settings, None), settings, "FIRE", pbc=self._pbc(settings)
+                task,
+                lambda: self._with_d3(task, settings, None),
+                settings,
+                settings["optimizer"],
+                pbc=self._pbc(settings),
             )
         dft = self._calculator(task, settings, folder / "gpaw.txt")
         calc = self._with_d3(task, settings, dft)
@@ -177,7 +183,7 @@ class GpawEngine(Engine):
             return out
 
         atoms, summary = run_single(
-            task, calc, settings, str(self.config.mlip["optimizer"]), pbc=self._pbc(settings), extras=extras
+            task, calc, settings, settings["optimizer"], pbc=self._pbc(settings), extras=extras
         )
         _, template = atoms_from_poscar(folder / "POSCAR")
         if task.kind == "workfunction":
