@@ -34,8 +34,8 @@ SPEC = HERE / "prerelax_gpaw.yaml"
 MODES = {"prerelaxed": ["--prerelax", "chgnet"], "unrelaxed": []}
 #: The quantities compared, by campaign node.
 NODES = {
-    "K adsorption relaxation": "relax/znte-2bl-2x2-K-hollow-1",
-    "K-hop end point relaxation": "relax/znte-2bl-2x2-K-hollow-1-hop",
+    "K adsorption relaxation": "relax/znte-2bl-2x2-K-hollow-2",
+    "K-hop end point relaxation": "relax/znte-2bl-2x2-K-hollow-2-hop",
     "K-hop CI-NEB (5 images)": "neb/znte-2bl-2x2",
     "substrate relaxation": "relax/znte-2bl-2x2",
 }

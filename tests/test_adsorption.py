@@ -26,10 +26,10 @@ def test_cote2_has_four_distinct_sites():
     assert [s.name for s in sites] == ["ontop-1", "bridge-1", "hollow-1", "hollow-2"]
     under = {s.name: s.above for s in sites}
     assert under["ontop-1"] == "Te@0.00"
-    # the two hollows, numbered by what lies under them: the Co 1.35 Å down, then the lower Te
-    assert (under["hollow-1"], under["hollow-2"]) == ("Co@1.35", "Te@2.70")
-    # each site is the member of its class nearest the cell origin: hollow-1 sits on the Co at 0, 0
-    assert sites[2].xy == pytest.approx((0.0, 0.0), abs=1e-9)
+    # the two hollows, numbered by what lies under them, deeper first: the lower Te, then the Co
+    assert (under["hollow-1"], under["hollow-2"]) == ("Te@2.70", "Co@1.35")
+    # each site is the member of its class nearest the cell origin: hollow-2 sits on the Co at 0, 0
+    assert sites[3].xy == pytest.approx((0.0, 0.0), abs=1e-9)
 
 
 def test_site_names_do_not_depend_on_which_class_member_the_site_finder_returns(monkeypatch):

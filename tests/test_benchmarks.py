@@ -66,12 +66,12 @@ def test_prerelax_benchmark_campaign_follows_the_protocol_and_reads_step_counts(
     machine = RunConfig()
     config = with_engine_options(machine, doc["engine_options"])
     chosen = {}
-    for node_id in ("neb/znte-2bl-2x2", "relax/znte-2bl-2x2-K-hollow-1"):
+    for node_id in ("neb/znte-2bl-2x2", "relax/znte-2bl-2x2-K-hollow-2"):
         settings = GpawEngine(config).settings(NodeTask(root, nodes[node_id], protocol, config))
         chosen[node_id] = (settings["optimizer"], settings["mode"])
     assert chosen == {
         "neb/znte-2bl-2x2": ("BFGS", "pw (250 eV)"),
-        "relax/znte-2bl-2x2-K-hollow-1": ("BFGS", "pw (250 eV)"),
+        "relax/znte-2bl-2x2-K-hollow-2": ("BFGS", "pw (250 eV)"),
     }
     default = GpawEngine(machine).settings(NodeTask(root, nodes["neb/znte-2bl-2x2"], protocol, machine))
     assert default["optimizer"] == "FIRE"

@@ -61,7 +61,7 @@ def test_bad_paths(slab):
 
 
 def test_a_site_on_a_rotation_axis_has_no_hop_to_its_own_image():
-    # hollow-1 of the 3x3/sqrt7 heterostructure sits on the 3-fold axis: its only
+    # hollow-2 of the 3x3/sqrt7 heterostructure sits on the 3-fold axis: its only
     # equivalent sites are its periodic images, and a "hop" there would move nothing
     from cztflow.structures.migration import equivalent_neighbor
     from cztflow.structures.study import build_system
@@ -69,7 +69,7 @@ def test_a_site_on_a_rotation_axis_has_no_hop_to_its_own_image():
     slab = build_system("cote2-znte-3x3").structure
     sites = {s.name: s for s in k_sites(slab)}
     with pytest.raises(ValueError, match="other than its own periodic images"):
-        equivalent_neighbor(slab, sites["hollow-1"])
+        equivalent_neighbor(slab, sites["hollow-2"])
     hop = equivalent_neighbor(slab, sites["hollow-3"])
     assert np.linalg.norm(np.subtract(hop.xy, sites["hollow-3"].xy)) == pytest.approx(4.313, abs=1e-3)
 

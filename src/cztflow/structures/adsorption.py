@@ -96,8 +96,9 @@ def k_sites(
     Returns
     -------
     list of AdsorptionSite
-        By kind, and within a kind numbered by what lies under the site: the shallower atom
-        first (``-``, nothing under it, last), then the element, then the position.  Each
+        By kind, and within a kind numbered by what lies under the site: the deeper atom
+        first (``-``, nothing under it, first of all), as the fcc hollow comes before the hcp
+        hollow on a close-packed surface; then the element, then x, then y.  Each
         site is the member of its symmetry class nearest the cell origin
         (:func:`~cztflow.structures.surface_symmetry.canonical_xy`), so names and positions do
         not depend on which member pymatgen's site finder returns.
@@ -116,10 +117,10 @@ def k_sites(
         for p in found[kind]:
             xy = canonical_xy(slab, np.asarray(p[:2]), ops) + 0.0
             depth, element = _beneath(slab, xy) or (np.inf, "")
-            ranked.append((round(depth, 2), element, float(xy[0]), float(xy[1])))
-        for n, (_d, _e, x, y) in enumerate(sorted(ranked), start=1):
-            xy = np.array([x, y])
-            sites.append(AdsorptionSite(f"{kind}-{n}", kind, (x, y), _under(slab, xy)))
+            key = (-round(depth, 2), element, round(float(xy[0]), 3), round(float(xy[1]), 3))
+            ranked.append((key, float(xy[0]), float(xy[1])))
+        for n, (_key, x, y) in enumerate(sorted(ranked), start=1):
+            sites.append(AdsorptionSite(f"{kind}-{n}", kind, (x, y), _under(slab, np.array([x, y]))))
     return sites
 
 
