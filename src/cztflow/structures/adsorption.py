@@ -68,9 +68,9 @@ def _beneath(slab: Structure, xy: np.ndarray) -> tuple[float, str] | None:
     return best
 
 
-def _under(slab: Structure, xy: np.ndarray) -> str:
-    best = _beneath(slab, xy)
-    return "-" if best is None else f"{best[1]}@{best[0]:.2f}"
+def _label(beneath: tuple[float, str] | None) -> str:
+    """``AdsorptionSite.above`` for a :func:`_beneath` result, e.g. ``"Co@1.35"``."""
+    return "-" if beneath is None else f"{beneath[1]}@{beneath[0]:.2f}"
 
 
 def k_sites(
@@ -115,12 +115,12 @@ def k_sites(
     for kind in kinds:
         ranked = []
         for p in found[kind]:
-            xy = canonical_xy(slab, np.asarray(p[:2]), ops) + 0.0
-            depth, element = _beneath(slab, xy) or (np.inf, "")
-            key = (-round(depth, 2), element, round(float(xy[0]), 3), round(float(xy[1]), 3))
-            ranked.append((key, float(xy[0]), float(xy[1])))
-        for n, (_key, x, y) in enumerate(sorted(ranked), start=1):
-            sites.append(AdsorptionSite(f"{kind}-{n}", kind, (x, y), _under(slab, np.array([x, y]))))
+            x, y = (float(v) for v in canonical_xy(slab, np.asarray(p[:2]), ops))
+            beneath = _beneath(slab, np.array([x, y]))
+            depth, element = beneath or (np.inf, "")
+            ranked.append(((-round(depth, 2), element, round(x, 3), round(y, 3)), x, y, _label(beneath)))
+        for n, (_key, x, y, above) in enumerate(sorted(ranked), start=1):
+            sites.append(AdsorptionSite(f"{kind}-{n}", kind, (x, y), above))
     return sites
 
 
