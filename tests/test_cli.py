@@ -93,3 +93,12 @@ def test_build_all_reports_but_keeps_foreign_files(tmp_path):
     assert "1 .vasp file(s)" in result.output and "my-own.vasp" in result.output
     assert mine.read_text() == "not ours"
     assert len(json.loads((tmp_path / "index.json").read_text())) == 75
+
+
+def test_sites_table_prints_no_negative_zero():
+    """On a 2x2 CoTe2 trilayer two sites sit at x = -1e-16 before rounding."""
+    params = ["-p", "layers=1", "-p", "fixed_layers=0", "-p", "supercell=[2, 2]"]
+    result = runner.invoke(app, ["sites", "cote2-001", *params])
+    assert result.exit_code == 0
+    assert "-0.000" not in result.output
+    assert "ontop-1      ontop   x=   0.000 y=   2.196  over Te@0.00" in result.output.splitlines()

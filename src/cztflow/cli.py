@@ -155,7 +155,8 @@ def sites(
         typer.echo(json.dumps([s.as_dict() for s in found], indent=1))
         return
     for s in found:
-        typer.echo(f"{s.name:12s} {s.kind:7s} x={s.xy[0]:8.3f} y={s.xy[1]:8.3f}  over {s.above}")
+        x, y = (round(v, 3) + 0.0 for v in s.xy)  # + 0.0: a rounded -1e-16 prints as 0.000, not -0.000
+        typer.echo(f"{s.name:12s} {s.kind:7s} x={x:8.3f} y={y:8.3f}  over {s.above}")
 
 
 @app.command()
