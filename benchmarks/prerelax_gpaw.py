@@ -1,6 +1,6 @@
 """How much DFT work MLIP pre-relaxation saves: GPAW ionic steps and force calls, with and without.
 
-The campaign in ``prerelax_gpaw.yaml`` (K on ZnTe(111), 2 bilayers, 2x2) is written twice and
+The campaign in ``prerelax_gpaw.yaml`` (K on ZnTe(110), 3 layers, 2x1) is written twice and
 run with GPAW for every node (``cztflow run -e relax=gpaw -e neb=gpaw``):
 
 * ``prerelaxed``: ``--prerelax chgnet``.  Each relaxation starts from the CHGNet+D3 minimum,
@@ -37,10 +37,10 @@ SPEC = HERE / "prerelax_gpaw.yaml"
 MODES = {"prerelaxed": ["--prerelax", "chgnet"], "unrelaxed": []}
 #: The quantities compared, by campaign node.
 NODES = {
-    "K adsorption relaxation": "relax/znte-2bl-2x2-K-hollow-2",
-    "K-hop end point relaxation": "relax/znte-2bl-2x2-K-hollow-2-hop",
-    "K-hop CI-NEB (5 images)": "neb/znte-2bl-2x2",
-    "substrate relaxation": "relax/znte-2bl-2x2",
+    "K adsorption relaxation (hop start)": "relax/znte110-3l-2x1-K-hollow-1",
+    "K-hop end point relaxation": "relax/znte110-3l-2x1-K-hollow-1-hop",
+    "K-hop CI-NEB (5 images)": "neb/znte110-3l-2x1",
+    "substrate relaxation": "relax/znte110-3l-2x1",
 }
 
 

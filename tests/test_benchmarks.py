@@ -66,14 +66,14 @@ def test_prerelax_benchmark_campaign_follows_the_protocol_and_reads_step_counts(
     machine = RunConfig()
     config = with_engine_options(machine, doc["engine_options"])
     chosen = {}
-    for node_id in ("neb/znte-2bl-2x2", "relax/znte-2bl-2x2-K-hollow-2"):
+    for node_id in ("neb/znte110-3l-2x1", "relax/znte110-3l-2x1-K-hollow-1"):
         settings = GpawEngine(config).settings(NodeTask(root, nodes[node_id], protocol, config))
         chosen[node_id] = (settings["optimizer"], settings["mode"])
     assert chosen == {
-        "neb/znte-2bl-2x2": ("BFGS", "pw (250 eV)"),
-        "relax/znte-2bl-2x2-K-hollow-2": ("BFGS", "pw (250 eV)"),
+        "neb/znte110-3l-2x1": ("BFGS", "pw (250 eV)"),
+        "relax/znte110-3l-2x1-K-hollow-1": ("BFGS", "pw (250 eV)"),
     }
-    default = GpawEngine(machine).settings(NodeTask(root, nodes["neb/znte-2bl-2x2"], protocol, machine))
+    default = GpawEngine(machine).settings(NodeTask(root, nodes["neb/znte110-3l-2x1"], protocol, machine))
     assert default["optimizer"] == "FIRE"
     results = {}
     for mode, (steps, pre) in {"unrelaxed": (12, None), "prerelaxed": (4, 30)}.items():
@@ -90,4 +90,4 @@ def test_prerelax_benchmark_campaign_follows_the_protocol_and_reads_step_counts(
             (folder / "cztflow-run.json").write_text(json.dumps(marker))
         results[mode] = {label: bench.counts(tmp_path / mode, node) for label, node in bench.NODES.items()}
     table = bench.table(results)
-    assert "| K adsorption relaxation | 12 | 4 | 3.0 | 13 | 5 | 2.6 | 30 |" in table
+    assert "| K adsorption relaxation (hop start) | 12 | 4 | 3.0 | 13 | 5 | 2.6 | 30 |" in table
