@@ -106,7 +106,9 @@ class GpawEngine(Engine):
         return {
             "engine": "gpaw",
             "version": _gpaw_version(),
-            "mode": f"lcao ({self.config.gpaw['basis']})" if lcao else f"pw ({float(incar['ENCUT']):g} eV)",
+            "mode": f"lcao ({self.config.gpaw['basis']}, h = {float(self.config.gpaw['grid_spacing']):g} Å)"
+            if lcao
+            else f"pw ({float(incar['ENCUT']):g} eV)",
             "xc": "PBE",
             "encut": float(incar["ENCUT"]),
             "smearing": {"name": "methfessel-paxton", "order": 0, "width": float(incar["SIGMA"])},
