@@ -49,8 +49,12 @@ class AdsorptionSite:
 
     def as_dict(self) -> dict[str, object]:
         """JSON-friendly form."""
-        return {"name": self.name, "kind": self.kind, "xy": [round(v, 4) for v in self.xy],
-                "above": self.above}
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "xy": [round(v, 4) for v in self.xy],
+            "above": self.above,
+        }
 
 
 def _beneath(slab: Structure, xy: np.ndarray) -> tuple[float, str] | None:
@@ -126,9 +130,7 @@ def k_sites(
 
 def _min_distance(structure: Structure, point: np.ndarray, indices: np.ndarray) -> float:
     frac = structure.lattice.get_fractional_coords(point)
-    return float(
-        structure.lattice.get_all_distances(frac, structure.frac_coords[indices]).min()
-    )
+    return float(structure.lattice.get_all_distances(frac, structure.frac_coords[indices]).min())
 
 
 def _lowest_height(structure: Structure, xy, indices: np.ndarray, distance: float) -> float:
@@ -149,8 +151,7 @@ def _lowest_height(structure: Structure, xy, indices: np.ndarray, distance: floa
 def _with_k(structure: Structure, position: np.ndarray, vacuum: float) -> Structure:
     out = structure.copy()
     layer = max(out.site_properties.get("layer", [0])) + 1
-    props = {"selective_dynamics": [True] * 3, "layer": layer, "block": "K",
-             "pseudo_charge": 0.0}
+    props = {"selective_dynamics": [True] * 3, "layer": layer, "block": "K", "pseudo_charge": 0.0}
     props = {k: v for k, v in props.items() if k in out.site_properties}
     out.append("K", position, coords_are_cartesian=True, properties=props)
     return with_vacuum(out, vacuum)
@@ -188,9 +189,7 @@ def add_k(
     z = _lowest_height(slab, site.xy, every, distance)
     out = _with_k(slab, np.array([*site.xy, z]), vacuum)
     out.properties["adsorption"] = {**site.as_dict(), "distance": distance, "intercalated": False}
-    return check_structure(
-        out, f"K on {site.name}", expected=slab.composition + {"K": 1}, min_vacuum=vacuum
-    )
+    return check_structure(out, f"K on {site.name}", expected=slab.composition + {"K": 1}, min_vacuum=vacuum)
 
 
 def intercalate_k(
@@ -240,11 +239,16 @@ def intercalate_k(
     lifted.translate_sites(upper_idx.tolist(), [0.0, 0.0, lift], frac_coords=False, to_unit_cell=False)
     out = _with_k(lifted, k_pos, vacuum)
     out.properties["adsorption"] = {
-        **site.as_dict(), "distance": distance, "intercalated": True,
-        "lower_block": lower_block, "gap_opened": round(lift, 3),
+        **site.as_dict(),
+        "distance": distance,
+        "intercalated": True,
+        "lower_block": lower_block,
+        "gap_opened": round(lift, 3),
     }
     return check_structure(
-        out, f"K intercalated at {site.name}", expected=structure.composition + {"K": 1},
+        out,
+        f"K intercalated at {site.name}",
+        expected=structure.composition + {"K": 1},
         min_vacuum=vacuum,
     )
 
@@ -257,8 +261,9 @@ def _split_blocks(structure: Structure, lower_block: str) -> tuple[np.ndarray, n
     if lower.size == 0:
         raise ValueError(f"no atoms of block {lower_block!r}; blocks present: {sorted(set(blocks))}")
     top = structure.cart_coords[lower, 2].max()
-    upper = np.array([i for i, b in enumerate(blocks) if b != lower_block
-                      and structure.cart_coords[i, 2] > top])
+    upper = np.array(
+        [i for i, b in enumerate(blocks) if b != lower_block and structure.cart_coords[i, 2] > top]
+    )
     if upper.size == 0:
         raise ValueError(f"nothing lies above block {lower_block!r}; use add_k for a surface site")
     return lower, upper

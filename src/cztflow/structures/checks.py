@@ -44,9 +44,7 @@ def close_contacts(
     return geometry.close_contacts(structure.lattice.matrix, structure.frac_coords, symbols, ratio)
 
 
-def check_close_contacts(
-    structure: Structure, what: str, ratio: float = MIN_CONTACT_RATIO
-) -> None:
+def check_close_contacts(structure: Structure, what: str, ratio: float = MIN_CONTACT_RATIO) -> None:
     """Raise ``ValueError`` naming the closest overlapping pair, if any."""
     bad = close_contacts(structure, ratio)
     if bad:
@@ -75,9 +73,7 @@ def check_vacuum(structure: Structure, minimum: float, what: str) -> None:
         raise ValueError(f"{what}: vacuum is {vac:.2f} Å along the normal, below {minimum:.2f} Å")
 
 
-def check_stoichiometry(
-    structure: Structure, expected: Mapping[str, float] | Composition, what: str
-) -> None:
+def check_stoichiometry(structure: Structure, expected: Mapping[str, float] | Composition, what: str) -> None:
     """Raise ``ValueError`` if the composition differs from ``expected`` (element counts)."""
     want = Composition(expected)
     have = structure.composition

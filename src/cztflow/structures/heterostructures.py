@@ -20,7 +20,10 @@ MXENE_GAP = 3.0
 
 
 def pick_cell(
-    cells: list[CoincidenceCell], lower_supercell: int | None, what: str, max_strain: float,
+    cells: list[CoincidenceCell],
+    lower_supercell: int | None,
+    what: str,
+    max_strain: float,
     max_area: float,
 ) -> CoincidenceCell:
     """The smallest cell, or the one whose lower side is ``lower_supercell``×``lower_supercell``.
@@ -47,12 +50,14 @@ def pick_cell(
 
 
 def _interface_slabs(
-    cote2_layers: int, znte_layers: int, cote2_a: float, cote2_c: float, znte_a: float,
+    cote2_layers: int,
+    znte_layers: int,
+    cote2_a: float,
+    cote2_c: float,
+    znte_a: float,
     cote2_fixed_layers: int | None,
 ) -> tuple[Structure, Structure]:
-    lower = cote2_001_slab(
-        cote2_layers, a=cote2_a, c=cote2_c, fixed_layers=cote2_fixed_layers
-    )
+    lower = cote2_001_slab(cote2_layers, a=cote2_a, c=cote2_c, fixed_layers=cote2_fixed_layers)
     upper = znte_111_slab(znte_layers, a=znte_a, passivate=False, fixed_layers=0)
     return lower, upper
 
@@ -80,8 +85,10 @@ def interface_candidates(
     lower, upper = _interface_slabs(cote2_layers, znte_layers, cote2_a, COTE2_C, znte_a, 0)
     cells = coincidence_cells(lower, upper, max_strain=max_strain, max_area=max_area)
     return [
-        {**c.summary(_STRAIN_SIDE[strain_on]),
-         "natoms": c.lower_cells * len(lower) + c.upper_cells * len(upper)}
+        {
+            **c.summary(_STRAIN_SIDE[strain_on]),
+            "natoms": c.lower_cells * len(lower) + c.upper_cells * len(upper),
+        }
         for c in cells
     ]
 
@@ -140,21 +147,22 @@ def cote2_znte_interface(
     if strain_on not in _STRAIN_SIDE:
         raise ValueError(f"strain_on must be one of znte, cote2, split; got {strain_on!r}")
     protocol = default_protocol()
-    max_strain = (
-        float(protocol.decision("interface_strain").value) if max_strain is None else max_strain
-    )
+    max_strain = float(protocol.decision("interface_strain").value) if max_strain is None else max_strain
     gap = (
         float(protocol.decision("interlayer_distance").value)
         if interlayer_distance is None
         else interlayer_distance
     )
-    lower, upper = _interface_slabs(
-        cote2_layers, znte_layers, cote2_a, cote2_c, znte_a, cote2_fixed_layers
-    )
+    lower, upper = _interface_slabs(cote2_layers, znte_layers, cote2_a, cote2_c, znte_a, cote2_fixed_layers)
     cells = coincidence_cells(lower, upper, max_strain=max_strain, max_area=max_area)
     cell = pick_cell(cells, cote2_supercell, "CoTe2(001)/ZnTe(111)", max_strain, max_area)
     return stack_slabs(
-        lower, upper, cell, strain_on=_STRAIN_SIDE[strain_on], gap=gap, shift=shift,
+        lower,
+        upper,
+        cell,
+        strain_on=_STRAIN_SIDE[strain_on],
+        gap=gap,
+        shift=shift,
         vacuum=vacuum,
     )
 
@@ -227,7 +235,10 @@ def mxene_stack(
     if n_mx * n_mx != cell.lower_cells or cell.lower_label != f"{n_mx}×{n_mx}":
         raise ValueError(f"Ti3C2Tx/{top}: MXene cell {cell.lower_label} is not n×n")
     mxene = ti3c2tx(
-        termination, supercell=(n_mx, n_mx), a=mxene_a, seed=seed,
+        termination,
+        supercell=(n_mx, n_mx),
+        a=mxene_a,
+        seed=seed,
         fixed_layers=int(fixed["mxene_support"]),
     )
     # match again with the n×n sheet as one cell: a mixed termination is laid out on the

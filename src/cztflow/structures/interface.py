@@ -92,9 +92,7 @@ class CoincidenceCell:
             "area": round(self.area, 3),
             "mismatch_percent": round(100 * self.mismatch, 4),
             "strain_on": strain_on,
-            "strain_percent": {
-                side: [round(100 * e, 4) + 0.0 for e in eps] for side, eps in strains.items()
-            },
+            "strain_percent": {side: [round(100 * e, 4) + 0.0 for e in eps] for side, eps in strains.items()},
         }
 
 
@@ -182,7 +180,9 @@ def coincidence_cells(
         raise ValueError(f"max_strain must be in (0, 0.5), got {max_strain!r}")
     u_low, u_up = _inplane(lower), _inplane(upper)
     zsl = ZSLGenerator(
-        max_area=max_area, max_length_tol=max_strain, max_angle_tol=max_angle_tol,
+        max_area=max_area,
+        max_length_tol=max_strain,
+        max_angle_tol=max_angle_tol,
         bidirectional=True,
     )
     pad = np.zeros((2, 1))

@@ -15,8 +15,7 @@ from cztflow.poscar_format import poscar_text
 
 __all__ = ["FORMATS", "file_format", "index_entry", "render_structure", "write_structure"]
 
-FORMATS = {".vasp": "poscar", ".poscar": "poscar", ".cif": "cif", ".extxyz": "extxyz",
-           ".xyz": "extxyz"}
+FORMATS = {".vasp": "poscar", ".poscar": "poscar", ".cif": "cif", ".extxyz": "extxyz", ".xyz": "extxyz"}
 #: Significant figures of POSCAR coordinates: enough for 1e-9 Å, stable across runs.
 _FIGURES = 10
 
@@ -40,8 +39,7 @@ def file_format(path: str | Path) -> str:
     except KeyError:
         known = ", ".join(sorted(FORMATS))
         raise ValueError(
-            f"{path}: cannot tell the format from '{path.suffix or path.name}'; use POSCAR or "
-            f"one of {known}"
+            f"{path}: cannot tell the format from '{path.suffix or path.name}'; use POSCAR or one of {known}"
         ) from None
 
 
@@ -85,8 +83,14 @@ def write_structure(structure: Structure, path: str | Path, name: str | None = N
 
 
 def index_entry(
-    structure: Structure, *, name: str, file: str, kind: str, builder: str,
-    args: dict[str, Any], text: str,
+    structure: Structure,
+    *,
+    name: str,
+    file: str,
+    kind: str,
+    builder: str,
+    args: dict[str, Any],
+    text: str,
 ) -> dict[str, Any]:
     """The ``index.json`` record of one written structure."""
     lat = structure.lattice
@@ -98,15 +102,15 @@ def index_entry(
         "kind": kind,
         "formula": structure.composition.formula.replace(" ", ""),
         "natoms": len(structure),
-        "lattice": {k: round(float(v), 6) for k, v in zip(
-            ("a", "b", "c", "alpha", "beta", "gamma"), (*lat.abc, *lat.angles), strict=True)},
+        "lattice": {
+            k: round(float(v), 6)
+            for k, v in zip(("a", "b", "c", "alpha", "beta", "gamma"), (*lat.abc, *lat.angles), strict=True)
+        },
         "strain": structure.properties.get("interface", {}).get("strain_percent"),
         "builder": builder,
         "args": args,
         "fixed_atoms": sum(1 for f in sd if not any(f)) if sd else 0,
-        "pseudo_hydrogen": [
-            {"index": i, "charge": c} for i, c in enumerate(charges) if c
-        ],
+        "pseudo_hydrogen": [{"index": i, "charge": c} for i, c in enumerate(charges) if c],
         "sha256": hashlib.sha256(text.encode()).hexdigest(),
     }
     for key in ("interface", "adsorption", "migration", "neb_image"):

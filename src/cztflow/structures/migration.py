@@ -21,9 +21,7 @@ from cztflow.structures.surface_symmetry import inplane_operations
 __all__ = ["equivalent_neighbor", "migration_endpoints", "neb_path"]
 
 
-def equivalent_neighbor(
-    slab: Structure, site: AdsorptionSite, *, symprec: float = 0.01
-) -> AdsorptionSite:
+def equivalent_neighbor(slab: Structure, site: AdsorptionSite, *, symprec: float = 0.01) -> AdsorptionSite:
     """The nearest site equivalent to ``site`` by the slab's in-plane symmetry.
 
     Returns
@@ -84,8 +82,13 @@ def _in_cell_of(adsorbed: Structure, taller: Structure) -> Structure:
     out = taller.copy()
     dz = float(taller.cart_coords[0, 2] - adsorbed.cart_coords[0, 2])
     k = adsorbed.cart_coords[-1] + np.array([0.0, 0.0, dz])
-    out.replace(len(out) - 1, "K", k, coords_are_cartesian=True,
-                properties={key: adsorbed.site_properties[key][-1] for key in adsorbed.site_properties})
+    out.replace(
+        len(out) - 1,
+        "K",
+        k,
+        coords_are_cartesian=True,
+        properties={key: adsorbed.site_properties[key][-1] for key in adsorbed.site_properties},
+    )
     out.properties = dict(adsorbed.properties)
     return out
 
@@ -132,11 +135,15 @@ def migration_endpoints(
     # keep the unwrapped end position so the path is the short one
     k_final = final.cart_coords[-1].copy()
     k_final[:2] = end.xy
-    final.replace(len(final) - 1, "K", k_final, coords_are_cartesian=True,
-                  properties={k: final.site_properties[k][-1] for k in final.site_properties})
+    final.replace(
+        len(final) - 1,
+        "K",
+        k_final,
+        coords_are_cartesian=True,
+        properties={k: final.site_properties[k][-1] for k in final.site_properties},
+    )
     for s in (initial, final):
-        s.properties["migration"] = {"start": start.as_dict(), "end": end.as_dict(),
-                                     "hop": round(hop, 4)}
+        s.properties["migration"] = {"start": start.as_dict(), "end": end.as_dict(), "hop": round(hop, 4)}
     return initial, final
 
 
@@ -184,8 +191,13 @@ def neb_path(
     for i, atoms in enumerate(images):
         s = initial.copy()
         for j in range(len(s)):
-            s.replace(j, s[j].species, atoms.positions[j], coords_are_cartesian=True,
-                      properties={k: s.site_properties[k][j] for k in s.site_properties})
+            s.replace(
+                j,
+                s[j].species,
+                atoms.positions[j],
+                coords_are_cartesian=True,
+                properties={k: s.site_properties[k][j] for k in s.site_properties},
+            )
         bad = close_contacts(s)
         if bad:
             a, b, d, t = bad[0]

@@ -40,9 +40,7 @@ def termination_counts(fractions: Mapping[str, float], sites: int) -> dict[str, 
     """
     unknown = sorted(set(fractions) - set(TERMINATIONS))
     if unknown:
-        raise ValueError(
-            f"unknown termination {', '.join(unknown)}; choose from {', '.join(TERMINATIONS)}"
-        )
+        raise ValueError(f"unknown termination {', '.join(unknown)}; choose from {', '.join(TERMINATIONS)}")
     if any(f < 0 for f in fractions.values()):
         raise ValueError(f"termination fractions must not be negative: {dict(fractions)}")
     total = sum(fractions.values())
@@ -149,14 +147,10 @@ def ti3c2tx(
             for sp, h in TERMINATIONS[label]:
                 sites.append((sp, shift + np.array([0.0, 0.0, sign * (_Z_TI + h)]), layer, 0.0))
     big = np.array([n * cell[0], m * cell[1]])
-    slab = make_slab(
-        big, sites, block="mxene", fixed_layers=fixed_layers, supercell=(1, 1), vacuum=vacuum
-    )
+    slab = make_slab(big, sites, block="mxene", fixed_layers=fixed_layers, supercell=(1, 1), vacuum=vacuum)
     expected = {"Ti": 3 * n * m, "C": 2 * n * m}
     for name, k in counts.items():
         for sp, _h in TERMINATIONS[name]:
             expected[sp] = expected.get(sp, 0) + 2 * k
     label = termination if isinstance(termination, str) else dict(termination)
-    return check_structure(
-        slab, f"Ti3C2 ({label}, {site}) {n}x{m}", expected=expected, min_vacuum=vacuum
-    )
+    return check_structure(slab, f"Ti3C2 ({label}, {site}) {n}x{m}", expected=expected, min_vacuum=vacuum)

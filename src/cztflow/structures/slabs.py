@@ -211,15 +211,11 @@ def znte_111_slab(
     for k in range(layers):
         sites.append(("Zn", columns[k % 3] + [0, 0, k * period], k, 0.0))
         sites.append(("Te", columns[(k + 1) % 3] + [0, 0, k * period + close], k, 0.0))
-    slab = make_slab(
-        inplane, sites, block="znte", fixed_layers=fixed_layers, supercell=(n, m), vacuum=vacuum
-    )
+    slab = make_slab(inplane, sites, block="znte", fixed_layers=fixed_layers, supercell=(n, m), vacuum=vacuum)
     expected = {"Zn": layers * n * m, "Te": layers * n * m}
     if passivate:
         expected["H"] = n * m
-    return check_structure(
-        slab, f"ZnTe(111) {layers}-bilayer slab", expected=expected, min_vacuum=vacuum
-    )
+    return check_structure(slab, f"ZnTe(111) {layers}-bilayer slab", expected=expected, min_vacuum=vacuum)
 
 
 def znte_110_slab(
@@ -261,9 +257,7 @@ def znte_110_slab(
         for species, x, y in _znte_110_layer(a, k % 2)
     ]
     inplane = np.array([[cell_x, 0.0, 0.0], [0.0, cell_y, 0.0]])
-    slab = make_slab(
-        inplane, sites, block="znte", fixed_layers=fixed_layers, supercell=(n, m), vacuum=vacuum
-    )
+    slab = make_slab(inplane, sites, block="znte", fixed_layers=fixed_layers, supercell=(n, m), vacuum=vacuum)
     return check_structure(
         slab,
         f"ZnTe(110) {layers}-layer slab",
