@@ -168,6 +168,34 @@ def test_kill_and_resume(tmp_path):
     assert read_run(slow).converged
 
 
+def test_a_node_another_live_run_holds_is_refused_untouched(tmp_path):
+    """Two runs of one campaign: the second refuses the node the first is running (its marker
+    names a live Python process on this host) and moves nothing; once that process is gone the
+    node counts as interrupted and is redone."""
+    import socket
+    import sys
+
+    root = small_campaign(tmp_path, "relax: [k-bcc]\n")
+    folder = root / "relax/k-bcc"
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        owner = {"pid": other.pid, "host": socket.gethostname(), "engine": "chgnet", "started": "now"}
+        (folder / RUNNING).write_text(json.dumps(owner))
+        (folder / "relax.traj").write_text("partial")
+        refused = cli("run", str(root), "--engine", "chgnet")
+        assert refused.returncode != 0
+        said = refused.stdout + refused.stderr
+        assert f"is being run by process {other.pid} on {socket.gethostname()}" in said
+        assert (folder / "relax.traj").read_text() == "partial" and not (folder / "attempts").exists()
+    finally:
+        other.kill()
+        other.wait()
+    resumed = cli("run", str(root), "--engine", "chgnet")
+    assert resumed.returncode == 0, resumed.stderr
+    assert (folder / "attempts/01/relax.traj").read_text() == "partial"
+    assert node_state(folder) == "finished"
+
+
 @pytest.mark.slow
 def test_chgnet_neb_hop_is_symmetric(tmp_path):
     """A K hop between translation-equivalent sites: equal ends, the climbing image on the maximum."""

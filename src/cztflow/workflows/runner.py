@@ -6,7 +6,9 @@ campaign runs (this runner, FireWorks, by hand):
 * ``cztflow-run.json`` with ``status: finished``: done; never run again, never touched.
 * ``.cztflow-running``: a run started and did not end (crash, kill, Ctrl-C).  The next run
   moves that attempt's outputs into ``attempts/NN/`` (nothing is deleted), restores the
-  inputs from ``.cztflow-inputs/`` and starts again.
+  inputs from ``.cztflow-inputs/`` and starts again.  While the process named in the marker
+  is still alive on this host, another run refuses the node instead (two runs of one campaign
+  would otherwise write into the same folder).
 * ``cztflow-run.json`` with ``status: failed``: the engine raised; the reason is recorded
   and the next run retries the same way.
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -58,6 +61,28 @@ class RunReport:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _live_owner(folder: Path) -> str | None:
+    """Who is running ``folder`` now: the marker's process, if it is alive on this host.
+
+    A marker written on another host (a shared cluster file system) or by a process that is
+    gone, or one that cannot be read, names no owner: the attempt counts as interrupted.
+    """
+    try:
+        owner = json.loads((folder / RUNNING).read_text(encoding="utf-8"))
+        pid = int(owner["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if owner.get("host") != socket.gethostname() or pid == os.getpid():
+        return None
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None  # gone (a reused pid of another program is no Python process, below)
+    if b"python" not in cmdline and b"cztflow" not in cmdline:
+        return None
+    return f"process {pid} on {owner['host']} (started {owner.get('started', '?')})"
 
 
 def node_state(folder: Path) -> str:
@@ -218,12 +243,16 @@ def run_node(
     for dep in node.get("deps", []):
         if node_state(root / dep) != "finished":
             raise EngineError(f"{folder}: parent {dep} has not finished")
+    owner = _live_owner(folder) if state == "interrupted" else None
+    if owner is not None:
+        raise EngineError(f"{folder}: is being run by {owner}; wait for it, or stop it and run again")
     task = NodeTask(root, node, protocol, config)
     engine.check(task)
     _snapshot_inputs(folder, node)
     archived = _archive_attempt(folder, node) if state != "pending" else None
     (folder / MARKER).unlink(missing_ok=True)
-    write_atomic(folder / RUNNING, json.dumps({"pid": os.getpid(), "engine": engine.name, "started": _now()}))
+    owner = {"pid": os.getpid(), "host": socket.gethostname(), "engine": engine.name, "started": _now()}
+    write_atomic(folder / RUNNING, json.dumps(owner))
     record: dict[str, Any] = {"node": node["id"], "kind": node["kind"], "started": _now()}
     if archived is not None:
         record["previous_attempt"] = archived.relative_to(folder).as_posix()
