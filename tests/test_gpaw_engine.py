@@ -56,6 +56,7 @@ def test_prerelax_with_chgnet_before_gpaw(tmp_path):
         "deviations:\n"
         "  - {tag: ENCUT, value: 300, reason: test speed}\n"
         "  - {tag: EDIFF, value: 1.0e-5, reason: test speed}\n"
+        "  - {tag: KPOINTS, value: [4, 4, 4], reason: test speed}\n"
     )
     root = small_campaign(tmp_path, spec)
     out = cli("run", str(root), "--engine", "gpaw", "--prerelax", "chgnet")
