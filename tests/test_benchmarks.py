@@ -91,3 +91,10 @@ def test_prerelax_benchmark_campaign_follows_the_protocol_and_reads_step_counts(
         results[mode] = {label: bench.counts(tmp_path / mode, node) for label, node in bench.NODES.items()}
     table = bench.table(results)
     assert "| K adsorption relaxation (hop start) | 12 | 4 | 3.0 | 13 | 5 | 2.6 | 30 |" in table
+    # a band continued after an interruption: 6 steps of 5 moving images, after 9 killed steps
+    band = tmp_path / "unrelaxed/neb/znte110-3l-2x1/cztflow-run.json"
+    summary = {"energies": [0.0] * 7, "ionic_steps": 6, "force_calls": 30, "converged": True}
+    summary["resumed"] = {"from": "attempts/01", "steps_before": 9}
+    band.write_text(json.dumps({"status": "finished", "wall_seconds": 1.0, "summary": summary}))
+    got = bench.counts(tmp_path / "unrelaxed", "neb/znte110-3l-2x1")
+    assert (got["dft_ionic_steps"], got["dft_force_calls"]) == (15, 75)

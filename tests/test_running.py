@@ -150,7 +150,12 @@ def test_kill_and_resume(tmp_path):
         env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},
     )
     deadline = time.time() + 120
-    while not ((slow / RUNNING).exists() and (slow / "relax.traj").exists()) and time.time() < deadline:
+
+    def steps_logged() -> int:
+        log = slow / "relax.log"
+        return sum(line.startswith("BFGS:") for line in log.read_text().splitlines()) if log.is_file() else 0
+
+    while not ((slow / RUNNING).exists() and steps_logged() >= 3) and time.time() < deadline:
         time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -166,6 +171,44 @@ def test_kill_and_resume(tmp_path):
     marker = json.loads((slow / MARKER).read_text())
     assert marker["status"] == "finished" and marker["previous_attempt"] == "attempts/01"
     assert read_run(slow).converged
+    # the relaxation went on from the killed attempt's last complete step, not from the POSCAR
+    from ase.io import read
+
+    killed = read(slow / "attempts/01/relax.traj", ":")
+    assert len(killed) >= 2
+    assert marker["summary"]["resumed"] == {"from": "attempts/01", "steps_before": len(killed) - 1}
+    first = read(slow / "relax.traj", 0)
+    assert np.allclose(first.positions, killed[-1].positions)
+    assert not np.allclose(first.positions, killed[0].positions)
+
+
+def test_last_complete_step_of_an_interrupted_trajectory(tmp_path):
+    """Relaxations resume from the last frame, bands from the last whole band; an unreadable
+    file or no archived attempt gives nothing to resume."""
+    from ase.build import bulk
+    from ase.io import Trajectory
+
+    from cztflow.workflows.engines.ase_runs import last_complete_step
+    from cztflow.workflows.engines.base import NodeTask
+
+    attempt = tmp_path / "attempts/01"
+    attempt.mkdir(parents=True)
+    with Trajectory(str(attempt / "neb.traj"), "w") as traj:
+        for i in range(7):  # two whole bands of three images, and one image of a third
+            atoms = bulk("Cu")
+            atoms.positions[0, 0] = 0.1 * i
+            traj.write(atoms)
+    (attempt / "relax.traj").write_bytes((attempt / "neb.traj").read_bytes())
+    node = {"id": "relax/x", "kind": "relax", "folder": "relax/x"}
+    task = NodeTask(tmp_path, node, None, RunConfig(), workdir=tmp_path, resume_from=attempt)  # type: ignore[arg-type]
+    (last,), steps = last_complete_step(task, "relax")
+    assert steps == 6 and last.positions[0, 0] == pytest.approx(0.6)
+    band, steps = last_complete_step(task, "neb", per_step=3)
+    assert steps == 1 and [a.positions[0, 0] for a in band] == pytest.approx([0.3, 0.4, 0.5])
+    (attempt / "relax.traj").write_bytes(b"not a trajectory")
+    assert last_complete_step(task, "relax") is None
+    task.resume_from = None
+    assert last_complete_step(task, "neb", per_step=3) is None
 
 
 def test_a_node_another_live_run_holds_is_refused_untouched(tmp_path):

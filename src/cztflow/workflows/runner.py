@@ -6,9 +6,11 @@ campaign runs (this runner, FireWorks, by hand):
 * ``cztflow-run.json`` with ``status: finished``: done; never run again, never touched.
 * ``.cztflow-running``: a run started and did not end (crash, kill, Ctrl-C).  The next run
   moves that attempt's outputs into ``attempts/NN/`` (nothing is deleted), restores the
-  inputs from ``.cztflow-inputs/`` and starts again.  While the process named in the marker
-  is still alive on this host, another run refuses the node instead (two runs of one campaign
-  would otherwise write into the same folder).
+  inputs from ``.cztflow-inputs/`` and starts again; the open engines (CHGNet, SevenNet,
+  GPAW) continue a relaxation or a band from the last complete step of the archived
+  trajectory.  While the process named in the marker is still alive on this host, another
+  run refuses the node instead (two runs of one campaign would otherwise write into the
+  same folder).
 * ``cztflow-run.json`` with ``status: failed``: the engine raised; the reason is recorded
   and the next run retries the same way.
 
@@ -250,6 +252,8 @@ def run_node(
     engine.check(task)
     _snapshot_inputs(folder, node)
     archived = _archive_attempt(folder, node) if state != "pending" else None
+    if state == "interrupted" and archived is not None:
+        task.resume_from = archived  # the open engines continue from its last complete step
     (folder / MARKER).unlink(missing_ok=True)
     owner = {"pid": os.getpid(), "host": socket.gethostname(), "engine": engine.name, "started": _now()}
     write_atomic(folder / RUNNING, json.dumps(owner))

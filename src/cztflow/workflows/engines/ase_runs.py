@@ -20,7 +20,7 @@ from cztflow.result_format import RESULT_FILE
 from cztflow.workflows.engines.base import EngineError, NodeTask
 from cztflow.workflows.engines.folder_io import atoms_from_poscar, incar_values, write_contcar, write_result
 
-__all__ = ["optimizer", "pseudo_hydrogen_issues", "run_neb", "run_record", "run_single"]
+__all__ = ["last_complete_step", "optimizer", "pseudo_hydrogen_issues", "run_neb", "run_record", "run_single"]
 
 #: Extra numbers an engine reports for a finished calculator (efermi, magnetization, ...).
 Extras = Callable[[Atoms], dict[str, Any]]
@@ -34,6 +34,47 @@ def optimizer(name: str, target: Any, folder: Path, stem: str, source: Any = Non
     if cls is None:
         raise EngineError(f"{source or 'configuration'}: ASE has no optimiser {name!r}")
     return cls(target, trajectory=str(folder / f"{stem}.traj"), logfile=str(folder / f"{stem}.log"))
+
+
+def last_complete_step(task: NodeTask, stem: str, per_step: int = 1) -> tuple[list[Atoms], int] | None:
+    """The geometry of the last complete step in an interrupted attempt's ``stem.traj``.
+
+    Parameters
+    ----------
+    task
+        The node; its ``resume_from`` names the archived attempt (``None``: nothing to resume).
+    stem
+        ``relax`` or ``neb``.
+    per_step
+        Frames the optimiser writes per step: 1, or every image of a band.
+
+    Returns
+    -------
+    tuple or None
+        The frames of that step and the number of optimiser steps the attempt had made, or
+        ``None`` when the attempt left no complete step (a frame cut short by the kill is
+        not used).
+    """
+    from ase.io import Trajectory
+
+    if task.resume_from is None or not (task.resume_from / f"{stem}.traj").is_file():
+        return None
+    frames: list[Atoms] = []
+    try:
+        with Trajectory(str(task.resume_from / f"{stem}.traj")) as traj:
+            for i in range(len(traj)):
+                frames.append(traj[i])
+    except (OSError, ValueError, EOFError, IndexError):  # a file cut short by the kill: what was read
+        pass
+    complete = len(frames) // per_step
+    if complete == 0:
+        return None
+    return frames[(complete - 1) * per_step : complete * per_step], complete - 1
+
+
+def _resumed(task: NodeTask, steps_before: int) -> dict[str, Any]:
+    assert task.resume_from is not None
+    return {"from": task.resume_from.relative_to(task.folder).as_posix(), "steps_before": steps_before}
 
 
 def pseudo_hydrogen_issues(folder: Path) -> list[str]:
@@ -96,6 +137,11 @@ def run_single(
     start = time.perf_counter()
     relax = task.kind == "relax" and settings["max_steps"] > 0 and int(incar.get("IBRION", -1)) >= 0
     steps, converged = 0, True
+    resumed = last_complete_step(task, "relax") if relax else None
+    if resumed is not None:
+        (last,), steps_before = resumed
+        atoms.set_cell(last.cell, scale_atoms=False)
+        atoms.positions = last.positions
     if relax:
         target: Any = atoms
         if settings.get("cell_relax"):
@@ -116,11 +162,19 @@ def run_single(
         ]
     )
     record = run_record(task, settings, energy, forces, steps, converged, issues, start)
+    summary: dict[str, Any] = {
+        "energy": energy,
+        "ionic_steps": steps,
+        "force_calls": steps + 1,
+        "converged": converged,
+    }
+    if resumed is not None:
+        record["resumed"] = summary["resumed"] = _resumed(task, steps_before)
     if extras is not None:
         record.update(extras(atoms))
     write_contcar(folder, atoms, template)
     write_result(folder, atoms, record)
-    return atoms, {"energy": energy, "ionic_steps": steps, "force_calls": steps + 1, "converged": converged}
+    return atoms, summary
 
 
 def run_neb(
@@ -144,6 +198,10 @@ def run_neb(
         raise EngineError(f"{folder}: a NEB folder needs image folders 00, 01, …; found {len(dirs)}")
     loaded = [atoms_from_poscar(d / "POSCAR") for d in dirs]
     images = [a for a, _ in loaded]
+    resumed = last_complete_step(task, "neb", per_step=len(images))
+    if resumed is not None:
+        for atoms, last in zip(images[1:-1], resumed[0][1:-1], strict=True):
+            atoms.positions = last.positions
     for atoms in images:
         atoms.pbc = pbc
         atoms.calc = make_calc()
@@ -164,13 +222,16 @@ def run_neb(
         record.update(tangent_force=None if end else tangents[i], image=i)
         write_contcar(dirs[i], atoms, template)
         write_result(dirs[i], atoms, record)
-    return {
+    summary = {
         "energies": energies,
         "barrier": max(energies) - energies[0],
         "ionic_steps": steps,
         "force_calls": steps * (len(images) - 2),
         "converged": converged,
     }
+    if resumed is not None:
+        summary["resumed"] = _resumed(task, resumed[1])
+    return summary
 
 
 def tangent_forces(images: list[Atoms]) -> list[float]:

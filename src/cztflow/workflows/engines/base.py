@@ -34,6 +34,11 @@ class NodeTask:
         The protocol the campaign was written with.
     config
         Machine settings (VASP command, ranks, engine options).
+    workdir
+        Run here instead of the node's folder (a pre-relaxation).
+    resume_from
+        The archived outputs of this node's interrupted attempt (``attempts/NN``): the ASE
+        engines continue from the last complete step of its trajectory.
     """
 
     root: Path
@@ -41,6 +46,7 @@ class NodeTask:
     protocol: Protocol
     config: RunConfig
     workdir: Path | None = None
+    resume_from: Path | None = None
 
     @property
     def folder(self) -> Path:
