@@ -133,3 +133,14 @@ def test_k_never_sinks_below_the_top_plane():
     s = add_k(sparse, site, vacuum=20.0)
     top = max(s.cart_coords[:-1, 2])
     assert s.cart_coords[-1, 2] == pytest.approx(top, abs=0.011)
+
+
+def test_site_record_has_no_negative_zero():
+    """A site at x = -1e-16 (what a symmetry operation leaves) is recorded as 0.0, so
+    index.json does not change with the arithmetic's rounding."""
+    import json
+
+    from cztflow.structures.adsorption import AdsorptionSite
+
+    site = AdsorptionSite("ontop-1", "ontop", (-1e-16, 2.1962), "Te@0.00")
+    assert json.dumps(site.as_dict()["xy"]) == "[0.0, 2.1962]"

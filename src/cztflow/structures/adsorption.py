@@ -52,7 +52,7 @@ class AdsorptionSite:
         return {
             "name": self.name,
             "kind": self.kind,
-            "xy": [round(v, 4) for v in self.xy],
+            "xy": [round(v, 4) + 0.0 for v in self.xy],  # + 0.0: no -0.0 from a -1e-16
             "above": self.above,
         }
 
