@@ -201,14 +201,16 @@ def test_last_complete_step_of_an_interrupted_trajectory(tmp_path):
     (attempt / "relax.traj").write_bytes((attempt / "neb.traj").read_bytes())
     node = {"id": "relax/x", "kind": "relax", "folder": "relax/x"}
     task = NodeTask(tmp_path, node, None, RunConfig(), workdir=tmp_path, resume_from=attempt)  # type: ignore[arg-type]
-    (last,), steps = last_complete_step(task, "relax")
+    (last,), steps = last_complete_step(task, "relax", ["Cu"])
     assert steps == 6 and last.positions[0, 0] == pytest.approx(0.6)
-    band, steps = last_complete_step(task, "neb", per_step=3)
+    band, steps = last_complete_step(task, "neb", ["Cu"], per_step=3)
     assert steps == 1 and [a.positions[0, 0] for a in band] == pytest.approx([0.3, 0.4, 0.5])
+    with pytest.raises(EngineError, match=r"attempts/01/neb\.traj: holds Cu, not this node's atoms"):
+        last_complete_step(task, "neb", ["K"], per_step=3)
     (attempt / "relax.traj").write_bytes(b"not a trajectory")
-    assert last_complete_step(task, "relax") is None
+    assert last_complete_step(task, "relax", ["Cu"]) is None
     task.resume_from = None
-    assert last_complete_step(task, "neb", per_step=3) is None
+    assert last_complete_step(task, "neb", ["Cu"], per_step=3) is None
 
 
 def test_a_node_another_live_run_holds_is_refused_untouched(tmp_path):

@@ -255,8 +255,8 @@ def run_node(
     if state == "interrupted" and archived is not None:
         task.resume_from = archived  # the open engines continue from its last complete step
     (folder / MARKER).unlink(missing_ok=True)
-    owner = {"pid": os.getpid(), "host": socket.gethostname(), "engine": engine.name, "started": _now()}
-    write_atomic(folder / RUNNING, json.dumps(owner))
+    running = {"pid": os.getpid(), "host": socket.gethostname(), "engine": engine.name, "started": _now()}
+    write_atomic(folder / RUNNING, json.dumps(running))
     record: dict[str, Any] = {"node": node["id"], "kind": node["kind"], "started": _now()}
     if archived is not None:
         record["previous_attempt"] = archived.relative_to(folder).as_posix()

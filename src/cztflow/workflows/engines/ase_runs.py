@@ -36,7 +36,9 @@ def optimizer(name: str, target: Any, folder: Path, stem: str, source: Any = Non
     return cls(target, trajectory=str(folder / f"{stem}.traj"), logfile=str(folder / f"{stem}.log"))
 
 
-def last_complete_step(task: NodeTask, stem: str, per_step: int = 1) -> tuple[list[Atoms], int] | None:
+def last_complete_step(
+    task: NodeTask, stem: str, symbols: list[str], per_step: int = 1
+) -> tuple[list[Atoms], int] | None:
     """The geometry of the last complete step in an interrupted attempt's ``stem.traj``.
 
     Parameters
@@ -45,6 +47,8 @@ def last_complete_step(task: NodeTask, stem: str, per_step: int = 1) -> tuple[li
         The node; its ``resume_from`` names the archived attempt (``None``: nothing to resume).
     stem
         ``relax`` or ``neb``.
+    symbols
+        The node's atoms, in order: the attempt's frames must hold the same.
     per_step
         Frames the optimiser writes per step: 1, or every image of a band.
 
@@ -54,6 +58,11 @@ def last_complete_step(task: NodeTask, stem: str, per_step: int = 1) -> tuple[li
         The frames of that step and the number of optimiser steps the attempt had made, or
         ``None`` when the attempt left no complete step (a frame cut short by the kill is
         not used).
+
+    Raises
+    ------
+    EngineError
+        If the trajectory holds other atoms than the node (it is not this node's attempt).
     """
     from ase.io import Trajectory
 
@@ -69,6 +78,11 @@ def last_complete_step(task: NodeTask, stem: str, per_step: int = 1) -> tuple[li
     complete = len(frames) // per_step
     if complete == 0:
         return None
+    if frames[0].get_chemical_symbols() != symbols:
+        raise EngineError(
+            f"{task.resume_from / f'{stem}.traj'}: holds {frames[0].get_chemical_formula()}, not this "
+            f"node's atoms; move that attempt out of the way to start from the inputs"
+        )
     return frames[(complete - 1) * per_step : complete * per_step], complete - 1
 
 
@@ -137,7 +151,7 @@ def run_single(
     start = time.perf_counter()
     relax = task.kind == "relax" and settings["max_steps"] > 0 and int(incar.get("IBRION", -1)) >= 0
     steps, converged = 0, True
-    resumed = last_complete_step(task, "relax") if relax else None
+    resumed = last_complete_step(task, "relax", atoms.get_chemical_symbols()) if relax else None
     if resumed is not None:
         (last,), steps_before = resumed
         atoms.set_cell(last.cell, scale_atoms=False)
@@ -198,7 +212,7 @@ def run_neb(
         raise EngineError(f"{folder}: a NEB folder needs image folders 00, 01, …; found {len(dirs)}")
     loaded = [atoms_from_poscar(d / "POSCAR") for d in dirs]
     images = [a for a, _ in loaded]
-    resumed = last_complete_step(task, "neb", per_step=len(images))
+    resumed = last_complete_step(task, "neb", images[0].get_chemical_symbols(), per_step=len(images))
     if resumed is not None:
         for atoms, last in zip(images[1:-1], resumed[0][1:-1], strict=True):
             atoms.positions = last.positions
