@@ -130,6 +130,33 @@ def test_deviation_is_stamped_in_incar_and_campaign(tmp_path):
     assert nodes["workfunction/cote2-001"]["deviations"] == []
 
 
+def test_spin_deviation_runs_a_cell_with_moments_unpolarised(tmp_path):
+    from cztflow.workflows.validate import validate
+
+    reason = "bulk CoTe2 converges to 0.000 muB"
+    text = SMALL + f'deviations:\n  - {{tag: ISPIN, value: 1, reason: "{reason}", nodes: ["*/cote2-bulk"]}}\n'
+    out = tmp_path / "c"
+    write_campaign(load_campaign(_spec(tmp_path, text)), out, potcar_spec=True)
+    for node in ("relax/cote2-bulk", "static/cote2-bulk", "dos/cote2-bulk"):
+        incar = (out / node / "INCAR").read_text()
+        assert "ISPIN = 1" in incar and "MAGMOM" not in incar
+        assert f"# deviation: ISPIN = 1 ({reason})" in incar
+    slab = (out / "relax/cote2-001/INCAR").read_text()
+    assert "ISPIN = 2" in slab and "MAGMOM" in slab and "# deviation" not in slab
+    assert "# deviation" not in (out / "relax/znte-111/INCAR").read_text()  # no moments: nothing to declare
+    nodes = {n["id"]: n for n in json.loads((out / "campaign.json").read_text())["nodes"]}
+    assert [d["tag"] for d in nodes["bands/cote2-bulk"]["deviations"]] == ["ISPIN"]
+    assert validate(out) == []
+    # a spin-polarised INCAR in a node declared unpolarised is a finding, and so is the reverse
+    dos = out / "dos/cote2-bulk/INCAR"
+    dos.write_text(dos.read_text().replace("ISPIN = 1", "ISPIN = 2\nMAGMOM = 1.0 0.0 0.0"))
+    slab_incar = out / "relax/cote2-001/INCAR"
+    slab_incar.write_text(slab.replace("ISPIN = 2", "ISPIN = 1"))
+    found = {(f.folder, f.check, f.item, f.expected) for f in validate(out)}
+    assert ("dos/cote2-bulk", "decision", "ISPIN", "1 (declared deviation)") in found
+    assert ("relax/cote2-001", "decision", "ISPIN", "2 (Co or K present: spin_polarisation)") in found
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -141,6 +168,18 @@ def test_deviation_is_stamped_in_incar_and_campaign(tmp_path):
         ("relax: [cote2-001]\nadsorption: [cote2-001]", "cote2-001 has no adsorption sites"),
         ("relaxx: [cote2-bulk]", "unknown key(s) relaxx"),
         ("relax: [cote2-bulk]\ndeviations: [{tag: ENCUT, value: 520}]", "needs a reason"),
+        (
+            "relax: [cote2-bulk]\ndeviations: [{tag: NELM, value: 200, reason: 'more SCF steps'}]",
+            "deviations[0]: NELM is not under the protocol lock, so a deviation would change nothing",
+        ),
+        (
+            "relax: [znte-bulk]\ndeviations: [{tag: ISPIN, value: 2, reason: 'spin for ZnTe too'}]",
+            "deviations[0]: an ISPIN deviation can only be 1",
+        ),
+        (
+            "relax: [cote2-bulk]\nincar: [{nodes: ['*'], tags: {ISPIN: 1}}]",
+            "relax/cote2-bulk: ISPIN follows the protocol decision 'spin_polarisation'",
+        ),
         (
             "relax: [cote2-bulk]\nincar: [{nodes: ['*'], tags: {ENCUT: 500}}]",
             "ENCUT is locked by the protocol",

@@ -16,8 +16,7 @@ workfunction: [cote2-001]
 deviations:
   - {tag: ENCUT, value: 300, reason: "test speed", nodes: ["workfunction/*"]}
   - {tag: EDIFF, value: 1.0e-5, reason: "test speed", nodes: ["workfunction/*"]}
-incar:
-  - {nodes: ["workfunction/*"], tags: {ISPIN: 1}}
+  - {tag: ISPIN, value: 1, reason: "test speed", nodes: ["workfunction/*"]}
 """
 
 

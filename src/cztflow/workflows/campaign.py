@@ -33,7 +33,7 @@ from cztflow.workflows.inputsets import (
     StaticSet,
     WorkFunctionSet,
 )
-from cztflow.workflows.lock import Deviation, parse_deviations
+from cztflow.workflows.lock import KPOINTS_TAG, SPIN_TAG, Deviation, parse_deviations
 from cztflow.workflows.neb_inputs import CINEBSet
 
 __all__ = ["KINDS", "Campaign", "Node", "load_campaign"]
@@ -382,7 +382,8 @@ def load_campaign(path: str | Path) -> Campaign:
         protocol = default_protocol()
     else:
         protocol = load_protocol(path.parent / proto_ref)
-    deviations = parse_deviations(spec.get("deviations"), source)
+    deviable = {*protocol.locked_vasp_tags(), KPOINTS_TAG, SPIN_TAG}
+    deviations = parse_deviations(spec.get("deviations"), source, deviable)
     b = _Builder(spec, source, protocol, deviations)
     for name in _list(spec, "relax", source):
         b.relax(name)

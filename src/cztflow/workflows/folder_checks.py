@@ -15,7 +15,14 @@ import numpy as np
 
 from cztflow import geometry
 from cztflow.protocol import Protocol
-from cztflow.workflows.lock import KPOINTS_TAG, Deviation, deviation_for, lock_violations, same_value
+from cztflow.workflows.lock import (
+    KPOINTS_TAG,
+    SPIN_TAG,
+    Deviation,
+    deviation_for,
+    lock_violations,
+    same_value,
+)
 from cztflow.workflows.vaspfiles import (
     IncarFile,
     KpointsFile,
@@ -190,6 +197,9 @@ class Checker:
         p, t = self.protocol, self.tags
         moments = p.decision("initial_magmom").value
         wanted = [float(moments.get(s, moments["default"])) for s in pos.symbols]
+        unpolarised = deviation_for(SPIN_TAG, self.node, self.deviations) is not None
+        if unpolarised:  # a declared ISPIN = 1 deviation: no moments wanted
+            wanted = [0.0] * len(wanted)
         magmom = t.get("MAGMOM")
         if magmom is not None and len(magmom) != len(wanted):
             self.add(
@@ -203,7 +213,8 @@ class Checker:
             if magmom is None or not same_value("MAGMOM", magmom, wanted):
                 self.add("INCAR", "decision", "MAGMOM", "initial_magmom per atom", magmom or "missing")
         elif int(t.get("ISPIN", 1)) != 1:
-            self.add("INCAR", "decision", "ISPIN", "1 (no initial moment: spin_polarisation)", t["ISPIN"])
+            why = "declared deviation" if unpolarised else "no initial moment: spin_polarisation"
+            self.add("INCAR", "decision", "ISPIN", f"1 ({why})", t["ISPIN"])
         if int(t.get("ISPIN", 1)) == 1 and magmom is not None and any(magmom):
             self.add("INCAR", "contradiction", "MAGMOM", "no moments with ISPIN = 1", "non-zero moments")
         small = len(wanted) <= int(p.decision("lreal_bulk_max_atoms").value)

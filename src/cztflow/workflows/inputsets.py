@@ -26,7 +26,14 @@ from cztflow import geometry
 from cztflow.poscar_format import poscar_text
 from cztflow.protocol import Protocol, default_protocol
 from cztflow.workflows.kpoints import line_mode_kpoints, mesh_kpoints
-from cztflow.workflows.lock import KPOINTS_TAG, Deviation, ProtocolLockError, deviation_for, same_value
+from cztflow.workflows.lock import (
+    KPOINTS_TAG,
+    SPIN_TAG,
+    Deviation,
+    ProtocolLockError,
+    deviation_for,
+    same_value,
+)
 from cztflow.workflows.potcar import potcar_file, potcar_symbols, vasp_order
 
 __all__ = [
@@ -123,13 +130,20 @@ class ProtocolInputSet(VaspInputSet):
         """Tags of this calculation kind (from the protocol's ``calculations``)."""
         return dict(self.protocol.calculation(self.calc).vasp)
 
+    def initial_moments(self) -> list[float]:
+        """The protocol's initial moment of every site, in POSCAR order (decision ``initial_magmom``)."""
+        moments = self.protocol.decision("initial_magmom").value
+        return [float(moments.get(site.specie.symbol, moments["default"])) for site in self.ordered]
+
     def physics_tags(self) -> dict[str, Any]:
-        """ISPIN/MAGMOM, LREAL and the dipole correction, from the decisions."""
+        """ISPIN/MAGMOM, LREAL and the dipole correction, from the decisions.
+
+        A declared ``ISPIN`` deviation runs a cell with initial moments unpolarised (no MAGMOM).
+        """
         p, s = self.protocol, self.ordered
-        moments = p.decision("initial_magmom").value
-        magmom = [float(moments.get(site.specie.symbol, moments["default"])) for site in s]
+        magmom = self.initial_moments()
         tags: dict[str, Any] = {}
-        if any(magmom):
+        if any(magmom) and self._deviation(SPIN_TAG) is None:
             tags.update(p.decision("spin_polarisation").vasp)
             tags["MAGMOM"] = magmom
         else:
@@ -161,6 +175,12 @@ class ProtocolInputSet(VaspInputSet):
         tags.update(self.physics_tags())
         for tag, value in (self.user_incar_settings or {}).items():
             tag = tag.upper()
+            if tag == SPIN_TAG and not same_value(tag, tags[tag], value):
+                raise ProtocolLockError(
+                    f"{self.node or type(self).__name__}: ISPIN follows the protocol decision "
+                    f"'spin_polarisation' ({p.source_file}), {tags[tag]} here; running this cell with "
+                    "ISPIN = 1 needs a 'deviations:' entry (tag ISPIN, value 1) and a reason"
+                )
             if tag in locked and not same_value(tag, locked[tag], value):
                 dev = self._deviation(tag)
                 if dev is None or not same_value(tag, dev.value, value):
@@ -176,6 +196,9 @@ class ProtocolInputSet(VaspInputSet):
             if dev is not None:
                 tags[tag] = list(dev.value) if isinstance(dev.value, tuple) else dev.value
                 used.append(dev)
+        spin_dev = self._deviation(SPIN_TAG)
+        if spin_dev is not None and any(self.initial_moments()):
+            used.append(spin_dev)
         kp_dev = self._deviation(KPOINTS_TAG)
         if kp_dev is not None and (self.geometry in ("slab", "bulk") or self.calc == "bands"):
             used.append(kp_dev)

@@ -2,7 +2,9 @@
 
 The lock covers the INCAR tags of the paper's stated settings (ENCUT, GGA, ISMEAR,
 SIGMA, EDIFF, EDIFFG, IVDW, IMAGES, LCLIMB) plus the locked decisions (PREC, LASPH), and
-the surface k-mesh under the pseudo-tag ``KPOINTS``.  Input sets, the campaign writer,
+the surface k-mesh under the pseudo-tag ``KPOINTS``.  One decision can be declared off too:
+``ISPIN = 1`` runs a cell that has initial moments without spin polarisation, where a
+measurement has shown it carries none.  Input sets, the campaign writer,
 the validator and (later) the error handlers all ask this module, so there is one rule.
 It imports nothing heavy: the validator uses it.
 """
@@ -10,12 +12,13 @@ It imports nothing heavy: the validator uses it.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
     "KPOINTS_TAG",
+    "SPIN_TAG",
     "Deviation",
     "ProtocolLockError",
     "deviation_for",
@@ -27,6 +30,9 @@ __all__ = [
 
 #: Pseudo-tag under which a deviation from the protocol's surface k-mesh is declared.
 KPOINTS_TAG = "KPOINTS"
+
+#: The one protocol decision a deviation may change: ``ISPIN = 1`` for cells with initial moments.
+SPIN_TAG = "ISPIN"
 
 #: Tags whose value VASP reads by its first letter only.
 _FIRST_LETTER = {"PREC", "ALGO"}
@@ -79,15 +85,26 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-def parse_deviations(raw: Any, source: str) -> tuple[Deviation, ...]:
+def parse_deviations(raw: Any, source: str, allowed: Collection[str] | None = None) -> tuple[Deviation, ...]:
     """Read the ``deviations:`` list of a campaign spec.
+
+    Parameters
+    ----------
+    raw
+        The spec's ``deviations`` entry (``None`` for none).
+    source
+        The spec file, named in errors.
+    allowed
+        The tags a deviation may name (the protocol's locked tags, ``KPOINTS`` and
+        ``ISPIN``); ``None`` accepts any.  A deviation of another tag would change nothing.
 
     Raises
     ------
     ValueError
         Naming ``source`` and the entry, if an entry is not a mapping, lacks ``tag``,
-        ``value`` or a ``reason`` of at least 10 characters, has unknown keys, or
-        repeats a tag for overlapping nodes.
+        ``value`` or a ``reason`` of at least 10 characters, has unknown keys, names a tag
+        outside ``allowed``, sets ISPIN to anything but 1, or repeats a tag for overlapping
+        nodes.
     """
     if raw is None:
         return ()
@@ -112,6 +129,16 @@ def parse_deviations(raw: Any, source: str) -> tuple[Deviation, ...]:
         value = entry["value"]
         value = tuple(value) if isinstance(value, list) else value
         dev = Deviation(str(entry["tag"]).upper(), value, reason, nodes)
+        if allowed is not None and dev.tag not in allowed:
+            raise ValueError(
+                f"{where}: {dev.tag} is not under the protocol lock, so a deviation would change "
+                f"nothing; deviations name {', '.join(sorted(allowed))}, and free tags go under 'incar:'"
+            )
+        if dev.tag == SPIN_TAG and not same_value(SPIN_TAG, value, 1):
+            raise ValueError(
+                f"{where}: an ISPIN deviation can only be 1 (no spin polarisation for cells with "
+                f"initial moments), found {value!r}"
+            )
         for other in out:
             if other.tag == dev.tag and (set(other.nodes) & set(dev.nodes) or "*" in other.nodes + dev.nodes):
                 raise ValueError(f"{where}: {dev.tag} is already declared by an earlier deviation")
