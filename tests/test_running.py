@@ -177,6 +177,8 @@ def test_kill_and_resume(tmp_path):
     killed = read(slow / "attempts/01/relax.traj", ":")
     assert len(killed) >= 2
     assert marker["summary"]["resumed"] == {"from": "attempts/01", "steps_before": len(killed) - 1}
+    # recorded beside the trajectory too, so a second interruption still counts these steps
+    assert json.loads((slow / "relax.resumed.json").read_text()) == marker["summary"]["resumed"]
     first = read(slow / "relax.traj", 0)
     assert np.allclose(first.positions, killed[-1].positions)
     assert not np.allclose(first.positions, killed[0].positions)
@@ -207,6 +209,12 @@ def test_last_complete_step_of_an_interrupted_trajectory(tmp_path):
     assert steps == 1 and [a.positions[0, 0] for a in band] == pytest.approx([0.3, 0.4, 0.5])
     with pytest.raises(EngineError, match=r"attempts/01/neb\.traj: holds Cu, not this node's atoms"):
         last_complete_step(task, "neb", ["K"], per_step=3)
+    # that attempt had itself resumed one of 22 steps: all of them count
+    (attempt / "neb.resumed.json").write_text('{"from": "attempts/00", "steps_before": 22}')
+    assert last_complete_step(task, "neb", ["Cu"], per_step=3)[1] == 23
+    (attempt / "neb.resumed.json").write_text("{}")
+    with pytest.raises(EngineError, match=r"attempts/01/neb\.resumed\.json: unreadable record"):
+        last_complete_step(task, "neb", ["Cu"], per_step=3)
     (attempt / "relax.traj").write_bytes(b"not a trajectory")
     assert last_complete_step(task, "relax", ["Cu"]) is None
     task.resume_from = None

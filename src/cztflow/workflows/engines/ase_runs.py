@@ -8,6 +8,7 @@ dynamics.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +19,13 @@ from ase import Atoms
 
 from cztflow.result_format import RESULT_FILE
 from cztflow.workflows.engines.base import EngineError, NodeTask
-from cztflow.workflows.engines.folder_io import atoms_from_poscar, incar_values, write_contcar, write_result
+from cztflow.workflows.engines.folder_io import (
+    atoms_from_poscar,
+    incar_values,
+    write_atomic,
+    write_contcar,
+    write_result,
+)
 
 __all__ = ["last_complete_step", "optimizer", "pseudo_hydrogen_issues", "run_neb", "run_record", "run_single"]
 
@@ -55,9 +62,10 @@ def last_complete_step(
     Returns
     -------
     tuple or None
-        The frames of that step and the number of optimiser steps the attempt had made, or
-        ``None`` when the attempt left no complete step (a frame cut short by the kill is
-        not used).
+        The frames of that step and the number of optimiser steps made before it: the
+        attempt's own, plus those of the attempts it had itself resumed (``stem.resumed.json``
+        in its folder), so a node interrupted twice counts all three.  ``None`` when the
+        attempt left no complete step (a frame cut short by the kill is not used).
 
     Raises
     ------
@@ -83,12 +91,22 @@ def last_complete_step(
             f"{task.resume_from / f'{stem}.traj'}: holds {frames[0].get_chemical_formula()}, not this "
             f"node's atoms; move that attempt out of the way to start from the inputs"
         )
-    return frames[(complete - 1) * per_step : complete * per_step], complete - 1
+    earlier = 0
+    chain = task.resume_from / f"{stem}.resumed.json"
+    if chain.is_file():
+        try:
+            earlier = int(json.loads(chain.read_text(encoding="utf-8"))["steps_before"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise EngineError(f"{chain}: unreadable record of the steps before that attempt ({exc})") from exc
+    return frames[(complete - 1) * per_step : complete * per_step], earlier + complete - 1
 
 
-def _resumed(task: NodeTask, steps_before: int) -> dict[str, Any]:
+def _resumed(task: NodeTask, stem: str, steps_before: int) -> dict[str, Any]:
+    """Record (in ``stem.resumed.json``, which is archived with the attempt) where this run resumed."""
     assert task.resume_from is not None
-    return {"from": task.resume_from.relative_to(task.folder).as_posix(), "steps_before": steps_before}
+    record = {"from": task.resume_from.relative_to(task.folder).as_posix(), "steps_before": steps_before}
+    write_atomic(task.folder / f"{stem}.resumed.json", json.dumps(record))
+    return record
 
 
 def pseudo_hydrogen_issues(folder: Path) -> list[str]:
@@ -156,6 +174,7 @@ def run_single(
         (last,), steps_before = resumed
         atoms.set_cell(last.cell, scale_atoms=False)
         atoms.positions = last.positions
+        resumed_from = _resumed(task, "relax", steps_before)
     if relax:
         target: Any = atoms
         if settings.get("cell_relax"):
@@ -183,7 +202,7 @@ def run_single(
         "converged": converged,
     }
     if resumed is not None:
-        record["resumed"] = summary["resumed"] = _resumed(task, steps_before)
+        record["resumed"] = summary["resumed"] = resumed_from
     if extras is not None:
         record.update(extras(atoms))
     write_contcar(folder, atoms, template)
@@ -216,6 +235,7 @@ def run_neb(
     if resumed is not None:
         for atoms, last in zip(images[1:-1], resumed[0][1:-1], strict=True):
             atoms.positions = last.positions
+        resumed_from = _resumed(task, "neb", resumed[1])
     for atoms in images:
         atoms.pbc = pbc
         atoms.calc = make_calc()
@@ -244,7 +264,7 @@ def run_neb(
         "converged": converged,
     }
     if resumed is not None:
-        summary["resumed"] = _resumed(task, resumed[1])
+        summary["resumed"] = resumed_from
     return summary
 
 
