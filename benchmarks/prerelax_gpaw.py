@@ -16,10 +16,11 @@ call per moving image), the MLIP's own steps, and wall seconds.  No timing is as
 
 The two runs go side by side (one core each) unless ``--serial``.  In plane waves at 250 eV a
 GPAW relaxation step of this 13-atom cell took 15-25 s per run with both runs on 2 cores and a
-CI-NEB step (five images) about 100 s; the K relaxations from the builder took 70-118 steps, so
-the whole benchmark takes several hours on 2 cores.  Re-running with the same ``--workdir`` reuses
+CI-NEB step (five images) about 100 s; the K relaxations from the builder took 70-118 steps
+and the bands 35 (IDPP) and 52 (CHGNet) steps, so the whole benchmark took about 3.5 hours on
+2 cores, run in three parts.  Re-running with the same ``--workdir`` reuses
 finished nodes and continues an interrupted relaxation or band from its last complete step
-(the counts add the steps of the interrupted attempt), so it can be run in parts.
+(the counts add the steps of every interrupted attempt), so it can be run in parts.
 """
 
 from __future__ import annotations
