@@ -4,7 +4,7 @@ The lock covers the INCAR tags of the paper's stated settings (ENCUT, GGA, ISMEA
 SIGMA, EDIFF, EDIFFG, IVDW, IMAGES, LCLIMB) plus the locked decisions (PREC, LASPH), and
 the surface k-mesh under the pseudo-tag ``KPOINTS``.  One decision can be declared off too:
 ``ISPIN = 1`` runs a cell that has initial moments without spin polarisation, where a
-measurement has shown it carries none.  Input sets, the campaign writer,
+measurement has shown the spin does not matter for what the node computes.  Input sets, the campaign writer,
 the validator and (later) the error handlers all ask this module, so there is one rule.
 It imports nothing heavy: the validator uses it.
 """
