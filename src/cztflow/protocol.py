@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -221,6 +221,11 @@ class Protocol:
             If the protocol defines no such kind; the message lists those it has.
         """
         return self._entry(self.calculations, kind, "calculation")
+
+    def initial_moments(self, symbols: Iterable[str]) -> list[float]:
+        """The initial moment of each atom (decision ``initial_magmom``), in the order given."""
+        moments = self.decision("initial_magmom").value
+        return [float(moments.get(s, moments["default"])) for s in symbols]
 
     def locked_vasp_tags(self, kind: str | None = None) -> dict[str, Any]:
         """INCAR tags under the protocol lock: the stated settings' and locked decisions'.

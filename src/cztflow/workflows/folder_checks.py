@@ -195,8 +195,7 @@ class Checker:
 
     def decisions(self, kind: str, pos: PoscarFile) -> None:
         p, t = self.protocol, self.tags
-        moments = p.decision("initial_magmom").value
-        wanted = [float(moments.get(s, moments["default"])) for s in pos.symbols]
+        wanted = p.initial_moments(pos.symbols)
         unpolarised = deviation_for(SPIN_TAG, self.node, self.deviations) is not None
         if unpolarised:  # a declared ISPIN = 1 deviation: no moments wanted
             wanted = [0.0] * len(wanted)

@@ -130,18 +130,13 @@ class ProtocolInputSet(VaspInputSet):
         """Tags of this calculation kind (from the protocol's ``calculations``)."""
         return dict(self.protocol.calculation(self.calc).vasp)
 
-    def initial_moments(self) -> list[float]:
-        """The protocol's initial moment of every site, in POSCAR order (decision ``initial_magmom``)."""
-        moments = self.protocol.decision("initial_magmom").value
-        return [float(moments.get(site.specie.symbol, moments["default"])) for site in self.ordered]
-
     def physics_tags(self) -> dict[str, Any]:
         """ISPIN/MAGMOM, LREAL and the dipole correction, from the decisions.
 
         A declared ``ISPIN`` deviation runs a cell with initial moments unpolarised (no MAGMOM).
         """
         p, s = self.protocol, self.ordered
-        magmom = self.initial_moments()
+        magmom = p.initial_moments(site.specie.symbol for site in s)
         tags: dict[str, Any] = {}
         if any(magmom) and self._deviation(SPIN_TAG) is None:
             tags.update(p.decision("spin_polarisation").vasp)
@@ -197,7 +192,7 @@ class ProtocolInputSet(VaspInputSet):
                 tags[tag] = list(dev.value) if isinstance(dev.value, tuple) else dev.value
                 used.append(dev)
         spin_dev = self._deviation(SPIN_TAG)
-        if spin_dev is not None and any(self.initial_moments()):
+        if spin_dev is not None and any(p.initial_moments(site.specie.symbol for site in self.ordered)):
             used.append(spin_dev)
         kp_dev = self._deviation(KPOINTS_TAG)
         if kp_dev is not None and (self.geometry in ("slab", "bulk") or self.calc == "bands"):
