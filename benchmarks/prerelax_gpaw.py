@@ -17,7 +17,7 @@ call per moving image), the MLIP's own steps, and wall seconds.  No timing is as
 The two runs go side by side (one core each) unless ``--serial``.  In plane waves at 250 eV a
 GPAW relaxation step of this 13-atom cell took 15-25 s per run with both runs on 2 cores and a
 CI-NEB step (five images) about 100 s; the K relaxations from the builder took 70-118 steps
-and the bands 35 (IDPP) and 52 (CHGNet) steps, so the whole benchmark took about 3.5 hours on
+and the bands 35 (IDPP) and 52 (CHGNet) steps, so the whole benchmark took 2 h 55 min on
 2 cores, run in three parts.  Re-running with the same ``--workdir`` reuses
 finished nodes and continues an interrupted relaxation or band from its last complete step
 (the counts add the steps of every interrupted attempt), so it can be run in parts.
