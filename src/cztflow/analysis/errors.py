@@ -13,6 +13,7 @@ __all__ = [
     "AnalysisError",
     "MalformedFileError",
     "MissingOutputError",
+    "NoEnergyError",
     "OverflowFieldError",
     "TruncatedFileError",
     "UnfinishedRunError",
@@ -49,6 +50,15 @@ class UnfinishedRunError(VaspOutputError):
     """The run stopped before it completed a single ionic step, so there is no result."""
 
     kind = "unfinished"
+
+
+class NoEnergyError(VaspOutputError):
+    """A finished run of a kind that writes no total energy (GW, RPA, BSE).
+
+    Its eigenvalues may still be usable; only the energy is refused.
+    """
+
+    kind = "no-energy"
 
 
 class MalformedFileError(VaspOutputError):

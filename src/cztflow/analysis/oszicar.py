@@ -13,9 +13,12 @@ from cztflow.analysis.textfile import floats, read_bytes
 
 __all__ = ["Oszicar", "read_oszicar"]
 
-_IONIC = re.compile(rb"^\s*(\d+)\s+(F=.*)$", re.MULTILINE)
+#: The line closing an ionic step: ``N F= … E0= … d E = …`` for relaxations and static runs,
+#: ``N T= … E= … F= … E0= … EK= … SP= … SK= …`` for molecular dynamics. It must end with a
+#: newline: a line cut inside a number is not a step.
+_IONIC = re.compile(rb"^[ \t]*(\d+)[ \t]+((?:T=[^\n]*?)?F=[^\n]*)\n", re.MULTILINE)
 _SCF = re.compile(rb"^\s*(?:DAV|RMM|CG|SDA|DIA|EDDAV|EDDIA|EDRMM|ALG|DMP)\S*:\s*(\d+)\s", re.MULTILINE)
-_FIELD = re.compile(rb"(F|E0|d E|mag)\s*=\s*(\S+)")
+_FIELD = re.compile(rb"(?<![A-Za-z])(T|F|E0|d E|mag)\s*=\s*(\S+)")
 
 
 @dataclass
@@ -30,6 +33,8 @@ class Oszicar:
         ``d E`` of each step (eV).
     magnetizations
         ``mag`` of each step (μB), or None when the run is not spin-polarised.
+    temperatures
+        ``T`` of each step (K) for a molecular-dynamics run, else None.
     electronic_steps
         SCF iterations of each ionic step.
     incomplete_step
@@ -42,6 +47,7 @@ class Oszicar:
     energy_changes: np.ndarray
     electronic_steps: list[int]
     magnetizations: np.ndarray | None = None
+    temperatures: np.ndarray | None = None
     incomplete_step: bool = False
     issues: list[str] = field(default_factory=list)
 
@@ -66,7 +72,7 @@ def read_oszicar(path: str | Path) -> Oszicar:
     steps = list(_IONIC.finditer(data))
     if not steps:
         raise UnfinishedRunError(path, "no ionic step completed (no 'F=' line)")
-    free, final, change, mags, counts = [], [], [], [], []
+    free, final, change, mags, temps, counts = [], [], [], [], [], []
     previous_end = 0
     for number, match in enumerate(steps, start=1):
         fields = {key.decode(): value for key, value in _FIELD.findall(match.group(2))}
@@ -80,10 +86,12 @@ def read_oszicar(path: str | Path) -> Oszicar:
         change.append(floats(fields["d E"], path, f"dE of {what}")[0] if "d E" in fields else np.nan)
         if "mag" in fields:
             mags.append(floats(fields["mag"], path, f"mag of {what}")[0])
+        if "T" in fields:
+            temps.append(floats(fields["T"], path, f"T of {what}")[0])
         scf = _SCF.findall(data, previous_end, match.start())
         counts.append(int(scf[-1]) if scf else 0)
         previous_end = match.end()
-    incomplete = bool(_SCF.search(data, previous_end))
+    incomplete = bool(_SCF.search(data, previous_end)) or bool(data[previous_end:].strip())
     issues = ["file ends inside an SCF loop: the last ionic step never completed"] if incomplete else []
     return Oszicar(
         path=path,
@@ -92,6 +100,7 @@ def read_oszicar(path: str | Path) -> Oszicar:
         energy_changes=np.array(change),
         electronic_steps=counts,
         magnetizations=np.array(mags) if len(mags) == len(steps) else None,
+        temperatures=np.array(temps) if len(temps) == len(steps) else None,
         incomplete_step=incomplete,
         issues=issues,
     )

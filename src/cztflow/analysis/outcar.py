@@ -21,8 +21,10 @@ from cztflow.analysis.textfile import floats, read_bytes, row_floats
 __all__ = ["read_outcar"]
 
 _IONIC_HEADING = b"FREE ENERGIE OF THE ION-ELECTRON SYSTEM (eV)"
-_TOTEN = re.compile(rb"free  energy   TOTEN\s*=\s*(\S+)")
-_SIGMA0 = re.compile(rb"energy  without entropy\s*=\s*(\S+)\s+energy\(sigma->0\)\s*=\s*(\S+)")
+#: Each value must be followed by the rest of its line: a file cut inside the digits of
+#: the last value gives no match rather than a shortened number.
+_TOTEN = re.compile(rb"free  energy   TOTEN\s*=\s*(\S+)[ \t]+eV[ \t]*\r?\n")
+_SIGMA0 = re.compile(rb"energy  without entropy\s*=\s*(\S+)\s+energy\(sigma->0\)\s*=\s*(\S+)[ \t]*\r?\n")
 _PARAMS = {
     "NELM": (rb"\bNELM\s*=\s*(-?\d+)", int),
     "NSW": (rb"\bNSW\s*=\s*(-?\d+)", int),
@@ -57,10 +59,21 @@ def _parameters(head: bytes) -> dict[str, Any]:
 
 
 def _species(data: bytes, path: Path, nions: int) -> list[str]:
-    titles = re.findall(rb"TITEL\s*=\s*\S+\s+(\S+)", data[:2_000_000])
-    counts = re.search(rb"ions per type\s*=\s*([\d\s]+)\n", data[:2_000_000])
+    """Element of each atom, from the POTCAR titles and ``ions per type``.
+
+    The titles come from the ``TITEL`` lines, or, in an OUTCAR written with NWRITE = 0 or 1
+    (which has none), from the ``POTCAR:`` lines: VASP prints one per type, then the same
+    list again, so the first ``len(ions per type)`` of them are the types in order.
+    """
+    head = data[:2_000_000]
+    counts = re.search(rb"ions per type\s*=\s*([\d\s]+)\n", head)
+    titles = re.findall(rb"TITEL\s*=\s*\S+\s+(\S+)", head)
+    if not titles and counts:
+        titles = re.findall(rb"(?m)^\s*POTCAR:\s*\S+\s+(\S+)", head)[: len(counts.group(1).split())]
     if not titles or not counts:
-        raise MalformedFileError(path, "no POTCAR TITEL lines or 'ions per type' line: not an OUTCAR")
+        raise MalformedFileError(
+            path, "no POTCAR lines (TITEL or POTCAR:) or no 'ions per type' line: not an OUTCAR"
+        )
     numbers = [int(n) for n in counts.group(1).split()]
     if len(numbers) != len(titles):
         raise MalformedFileError(path, f"{len(titles)} POTCARs but {len(numbers)} counts in 'ions per type'")
@@ -159,7 +172,10 @@ def read_outcar(path: str | Path) -> RunSummary:
     efermi_at = data.rfind(b" E-fermi :", 0, last + 2000)
     efermi = None
     if efermi_at >= 0:
-        efermi = float(floats(data[efermi_at + 10 : efermi_at + 30].split(b"X")[0], path, "E-fermi")[0])
+        line_end = data.find(b"\n", efermi_at)
+        if line_end < 0:
+            raise TruncatedFileError(path, "the last E-fermi line is cut off")
+        efermi = _number(data[efermi_at + 10 : line_end].split(b"X")[0], path, "E-fermi")
     mag_at = data.rfind(b"number of electron", 0, last)
     magnetization = None
     if params.get("ISPIN") == 2 and mag_at >= 0:

@@ -25,6 +25,7 @@ import numpy as np
 
 from cztflow.analysis.errors import (
     MalformedFileError,
+    NoEnergyError,
     OverflowFieldError,
     TruncatedFileError,
     UnfinishedRunError,
@@ -61,6 +62,9 @@ class Vasprun(RunSummary):
     e0_quirk
         True when the stored ``e_0_energy`` of the last step was wrong (VASP ≤ 5.4) and
         was recomputed.
+    dos_error
+        Why the DOS is None although the file has a ``<dos>`` block (an overflowed field),
+        else None. Eigenvalues and occupations are still read.
     """
 
     kpoints: np.ndarray | None = None
@@ -74,6 +78,7 @@ class Vasprun(RunSummary):
     pdos: np.ndarray | None = None
     pdos_orbitals: list[str] = field(default_factory=list)
     e0_quirk: bool = False
+    dos_error: str | None = None
 
 
 def _span(data: bytes, tag: bytes, start: int, end: int, path: Path) -> tuple[int, int] | None:
@@ -240,6 +245,65 @@ def _check_step(data: bytes, start: int, end: int, path: Path, step: str) -> Non
             )
 
 
+def _inside(data: bytes, at: int, start: int, tag: bytes) -> bool:
+    """Whether offset ``at`` lies inside an element whose name starts with ``tag``."""
+    return data.rfind(b"<" + tag, start, at) > data.rfind(b"</" + tag, start, at)
+
+
+def _ionic_energy(data: bytes, start: int, end: int) -> tuple[int, int] | None:
+    """Inner span of the ionic step's own ``<energy>``: the last one not inside an ``<scstep>``."""
+    at = data.rfind(b"<energy>", start, end)
+    while at >= 0 and _inside(data, at, start, b"scstep>"):
+        at = data.rfind(b"<energy>", start, data.rfind(b"<scstep>", start, at))
+    if at < 0:
+        return None
+    close = data.find(b"</energy>", at, end)
+    return None if close < 0 else (at + len(b"<energy>"), close)
+
+
+#: Containers whose ``<eigenvalues>`` are not the step's own (KPOINTS_OPT, projections).
+_SIDE_BLOCKS = (b"eigenvalues_kpoints_opt", b"projected")
+
+
+def _main_eigenvalues(data: bytes, start: int, end: int, path: Path) -> tuple[int, int] | None:
+    """The step's own ``<eigenvalues>`` block, skipping those of KPOINTS_OPT and PROCAR-like blocks."""
+    at = data.find(b"<eigenvalues>", start, end)
+    while at >= 0 and any(_inside(data, at, start, tag) for tag in _SIDE_BLOCKS):
+        at = data.find(b"<eigenvalues>", at + 1, end)
+    if at < 0:
+        return None
+    return _span(data, b"eigenvalues", at, end, path)
+
+
+def _last_dos(data: bytes, start: int, end: int, path: Path) -> tuple[int, int] | None:
+    """The step's main ``<dos>``: the last one, after ``<eigenvalues>`` (VASP 6 writes a
+    ``<dos comment="kpoints_opt">`` before it, and some builds write several)."""
+    at = data.rfind(b"<dos", start, end)
+    while at >= 0 and data[at + 4 : at + 5] not in (b">", b" ", b"\n"):
+        at = data.rfind(b"<dos", start, at)
+    if at < 0:
+        return None
+    return _span(data, b"dos", at, end, path)
+
+
+#: ALGO values of runs that write eigenvalues but no total energy.
+_GW_ALGOS = frozenset(
+    {"GW", "GW0", "EVGW", "EVGW0", "QPGW", "QPGW0", "SCGW", "SCGW0"}
+    | {"G0W0", "G0W0R", "GWR", "RPA", "ACFDT", "BSE"}
+)
+
+
+def _gw_label(data: bytes) -> str:
+    match = re.search(rb'name="ALGO">\s*([^<\s]*)', data[: data.find(b"</incar>")])
+    return f"ALGO = {match.group(1).decode()}" if match else "ALGO unknown"
+
+
+def _is_gw(data: bytes) -> bool:
+    """Whether the INCAR asks for a GW/RPA/BSE run, which writes no total energy."""
+    match = re.search(rb'name="ALGO">\s*([^<\s]*)', data[: data.find(b"</incar>")])
+    return bool(match) and match.group(1).decode().upper() in _GW_ALGOS
+
+
 def _where_cut(data: bytes) -> str:
     tail = data[-4000:]
     opened = re.findall(rb"<(calculation|scstep|eigenvalues|dos|projected|structure)\b", tail)
@@ -301,25 +365,34 @@ def _read(data, path: Path, *, electronic: bool, partial: bool) -> Vasprun:
 
     calc_end = data.rfind(b"</calculation>")
     calc_start = data.rfind(b"<calculation>", 0, calc_end)
-    last_sc = data.rfind(b"</scstep>", calc_start, calc_end)
-    if last_sc < 0:
-        raise UnfinishedRunError(path, f"ionic step {complete_calcs} has no SCF iteration")
-    sc_start = data.rfind(b"<scstep>", calc_start, last_sc)
     step = f"ionic step {complete_calcs}"
-    scf = _energies(data, sc_start, last_sc, path, f"last SCF iteration of {step}")
-    ionic_span = _span(data, b"energy", last_sc, calc_end, path)
+    ionic_span = _ionic_energy(data, calc_start, calc_end)
     if ionic_span is None:
-        raise MalformedFileError(path, f"{step} has no <energy> block")
+        if _count(data, b"<scstep>", calc_start, calc_end) == 0 and _is_gw(data):
+            raise NoEnergyError(path, f"no total energy in a GW run ({_gw_label(data)})")
+        if data.find(b"</scstep>", calc_start, calc_end) < 0:
+            raise UnfinishedRunError(path, f"{step} has no SCF iteration")
+        raise MalformedFileError(path, f"{step} has no <energy> block after its SCF iterations")
+    # The ground-state SCF is what precedes the step's own <energy>; linear-response runs
+    # (LEPSILON, IBRION 7/8) append further <scstep>s after it, which are not the energy.
+    last_sc = data.rfind(b"</scstep>", calc_start, ionic_span[0])
+    if last_sc < 0:
+        raise UnfinishedRunError(path, f"{step} has no SCF iteration before its <energy> block")
+    sc_start = data.rfind(b"<scstep>", calc_start, last_sc)
+    scf = _energies(data, sc_start, last_sc, path, f"last SCF iteration of {step}")
     _check_step(data, calc_start, ionic_span[1] + len(b"</energy>"), path, step)  # DOS: shape-checked
     ionic = _energies(data, *ionic_span, path, step)
     try:
-        e_fr, e_wo = ionic["e_fr_energy"], ionic["e_wo_entrp"]
+        e_fr = ionic["e_fr_energy"]
+        # VASP <= 5.4 shifts the fields of the step's <energy> block (e_wo_entrp holds
+        # sigma->0, e_0_energy garbage); the last SCF iteration holds all three correctly.
         e_0 = round(e_fr + scf["e_0_energy"] - scf["e_fr_energy"], 8)
+        e_wo = round(e_fr + scf["e_wo_entrp"] - scf["e_fr_energy"], 8)
     except KeyError as exc:
         raise MalformedFileError(path, f"{step}: energy block lacks {exc.args[0]}") from None
     quirk = abs(e_0 - ionic.get("e_0_energy", e_0)) > 1e-6
 
-    n_sc = _count(data, b"<scstep>", calc_start, calc_end)
+    n_sc = _count(data, b"<scstep>", calc_start, last_sc)
     previous = data.rfind(b"</scstep>", calc_start, sc_start)
     change = None
     if previous >= 0:
@@ -374,7 +447,7 @@ def _read(data, path: Path, *, electronic: bool, partial: bool) -> Vasprun:
         issues=issues,
         e0_quirk=quirk,
     )
-    dos_span = _span(data, b"dos", ionic_span[1], calc_end, path)
+    dos_span = _last_dos(data, ionic_span[1], calc_end, path)
     if dos_span:
         fermi = _EFERMI.search(data, dos_span[0], dos_span[1])
         if fermi:
@@ -397,7 +470,7 @@ def _read_electronic(
                 data, data.find(b">", weights) + 1, close, path, "k-point weights"
             )
     result.reciprocal_lattice = np.linalg.inv(result.lattice).T
-    eig = _span(data, b"eigenvalues", start, end, path)
+    eig = _main_eigenvalues(data, start, end, path)
     nk = 0 if result.kpoints is None else len(result.kpoints)
     if eig and nk:
         nspin = _count(data, b'comment="spin', *eig)
@@ -410,6 +483,17 @@ def _read_electronic(
         result.eigenvalues, result.occupations = table[..., 0].copy(), table[..., 1].copy()
     if not dos_span:
         return
+    try:
+        _read_dos(data, result, dos_span, path)
+    except OverflowFieldError as exc:
+        # The eigenvalues (band gap) do not depend on the DOS: keep them, drop the DOS.
+        result.dos_energies = result.dos_total = result.dos_integrated = result.pdos = None
+        result.pdos_orbitals = []
+        result.dos_error = exc.cause
+        result.issues.append(f"DOS not available: {exc.cause}")
+
+
+def _read_dos(data: bytes, result: Vasprun, dos_span: tuple[int, int], path: Path) -> None:
     total = _span(data, b"total", *dos_span, path)
     if total:
         nspin = _count(data, b'comment="spin', *total)
@@ -417,7 +501,7 @@ def _read_electronic(
         result.dos_energies = table[0, :, 0].copy()
         result.dos_total, result.dos_integrated = table[..., 1].copy(), table[..., 2].copy()
     part = _span(data, b"partial", *dos_span, path)
-    if part:
+    if part and result.dos_energies is not None:
         fields = re.findall(rb"<field>\s*([^<]*?)\s*</field>", data[part[0] : data.find(b"<set>", *part)])
         orbitals = [f.decode() for f in fields[1:]]
         nions = _count(data, b'comment="ion ', *part)

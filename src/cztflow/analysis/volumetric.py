@@ -148,6 +148,53 @@ def _block(buf: np.ndarray, offset: int, size: int, path: Path, which: int) -> t
     return _general_block(buf, offset, size, path, which)
 
 
+def _check_finite(values: np.ndarray, path: Path, which: int) -> None:
+    """Refuse a block holding NaN or infinity: VASP never writes one into a valid grid."""
+    if not np.isfinite(values.sum()):
+        bad = int(np.flatnonzero(~np.isfinite(values))[0])
+        raise MalformedFileError(
+            path, f"grid block {which}: value {bad + 1} is {values.flat[bad]!r}, not a finite number"
+        )
+
+
+_AUGMENTATION = re.compile(rb"augmentation occupanc\w*[ \t]*(\d*)[ \t]*(\d*)[^\n]*\n")
+
+
+def _check_tail(buf: np.ndarray, offset: int, path: Path, nblocks: int, natoms: int) -> None:
+    """After the last grid block found, allow only whole augmentation-occupancy tables.
+
+    A spin-polarised CHGCAR cut after its first block would otherwise read as a complete
+    unpolarised one. Whatever follows the occupancies (a cut magnetisation header or grid)
+    means the file was cut.
+    """
+    tail = bytes(buf[offset:])
+    if not tail.strip():
+        return
+    headers = list(_AUGMENTATION.finditer(tail))
+    where = f"after grid block {nblocks}: the file is cut before grid block {nblocks + 1}"
+    if not headers:
+        raise TruncatedFileError(path, f"{len(tail.split())} unexpected values {where}")
+    if tail[: headers[0].start()].strip():
+        raise TruncatedFileError(path, f"text before the augmentation occupancies {where}")
+    numbered = all(h.group(2) for h in headers)
+    for index, header in enumerate(headers):
+        stop = headers[index + 1].start() if index + 1 < len(headers) else len(tail)
+        count = len(tail[header.end() : stop].split())
+        if not numbered:
+            continue
+        expected = int(header.group(2))
+        last = index + 1 == len(headers)
+        if count < expected or (last and count > expected):
+            raise TruncatedFileError(
+                path,
+                f"augmentation occupancies of atom {header.group(1).decode()} hold {count} of "
+                f"{expected} values {where}",
+            )
+    atoms = {h.group(1) for h in headers if h.group(1)}
+    if numbered and natoms and len(atoms) % natoms:
+        raise TruncatedFileError(path, f"augmentation occupancies for {len(atoms)} of {natoms} atoms {where}")
+
+
 def _next_grid(buf: np.ndarray, offset: int, pattern: re.Pattern) -> int | None:
     """Offset after the next grid line (skipping augmentation occupancies and moments), or None."""
     for pos in range(offset, buf.size, _SLICE):
@@ -207,11 +254,13 @@ def read_volumetric(path: str | Path, *, max_blocks: int = 4) -> VolumetricData:
         blocks = []
         while len(blocks) < max_blocks:
             values, offset = _block(buf, offset, size, path, len(blocks) + 1)
+            _check_finite(values, path, len(blocks) + 1)
             blocks.append(values.reshape(grid[::-1]).transpose())
             if len(blocks) == max_blocks:
                 break
             found = _next_grid(buf, offset, pattern)
             if found is None:
+                _check_tail(buf, offset, path, len(blocks), len(species))
                 break
             offset = found
     finally:
@@ -241,6 +290,7 @@ def read_planar_average(path: str | Path) -> tuple[VolumetricData, np.ndarray]:
         _release(buf, resources)
         del buf
     if means is not None:
+        _check_finite(means, path, 1)
         return VolumetricData(path, lattice, species, frac, grid, []), means
     data = read_volumetric(path, max_blocks=1)
     return data, planar_average(data.data)
