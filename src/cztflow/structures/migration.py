@@ -39,7 +39,7 @@ def equivalent_neighbor(slab: Structure, site: AdsorptionSite, *, symprec: float
     lattice = slab.lattice
     start = np.array([*site.xy, 0.0])
     frac = lattice.get_fractional_coords(start)
-    best: tuple[float, np.ndarray] | None = None
+    best: tuple[tuple[float, float, float], np.ndarray] | None = None
     for op in inplane_operations(slab, symprec):
         image = op.operate(frac)
         delta = image - frac
@@ -50,9 +50,9 @@ def equivalent_neighbor(slab: Structure, site: AdsorptionSite, *, symprec: float
             d = delta.copy()
             d[:2] += np.array(shift) - 1
             cart = lattice.get_cartesian_coords(d)
-            dist = float(np.linalg.norm(cart[:2]))
-            if dist > 0.1 and (best is None or dist < best[0]):
-                best = (dist, cart)
+            key = _hop_key(cart[:2])
+            if key[0] > 0.1 and (best is None or key < best[0]):
+                best = (key, cart)
     if best is None:
         raise ValueError(
             f"{site.name} has no symmetry-equivalent neighbour in this cell other than its own "
@@ -62,13 +62,22 @@ def equivalent_neighbor(slab: Structure, site: AdsorptionSite, *, symprec: float
     return AdsorptionSite(site.name + "'", site.kind, (float(xy[0]), float(xy[1])), site.above)
 
 
+def _hop_key(step: np.ndarray) -> tuple[float, float, float]:
+    """Order of candidate hops: shortest first; equal lengths (to 1e-6 Å) by x, then y.
+
+    Hops across half a supercell come in equal pairs (+a/2 and -a/2); without the
+    tie-break the choice followed rounding noise and the order of spglib's operations.
+    """
+    return (round(float(np.hypot(step[0], step[1])), 6), round(float(step[0]), 6), round(float(step[1]), 6))
+
+
 def _nearest_image(slab: Structure, start: AdsorptionSite, end: AdsorptionSite) -> AdsorptionSite:
     """``end`` moved by a lattice vector to the image closest to ``start``."""
     inplane = slab.lattice.matrix[:2, :2]
     delta = np.subtract(end.xy, start.xy) @ np.linalg.inv(inplane)
     delta -= np.round(delta)
     candidates = [(delta + np.array(t) - 1) @ inplane for t in np.ndindex(3, 3)]
-    best = min(candidates, key=lambda v: float(np.linalg.norm(v)))
+    best = min(candidates, key=_hop_key)
     xy = np.add(start.xy, best)
     return AdsorptionSite(end.name, end.kind, (float(xy[0]), float(xy[1])), end.above)
 
@@ -147,6 +156,18 @@ def migration_endpoints(
     return initial, final
 
 
+def _unwrapped(first: np.ndarray, last: np.ndarray, tol: float = 1e-6) -> np.ndarray:
+    """``last``'s fractional positions moved by whole cells to the image nearest ``first``.
+
+    A step of exactly half a cell vector (a hop across half a supercell) has two nearest
+    images; it keeps the direction the end point was given in, where ASE's minimum-image
+    interpolation picks either by rounding noise (ASE 3.29 turned one golden hop round).
+    """
+    step = last - first
+    shift = np.where(np.abs(step) > 0.5 + tol, np.round(step), 0.0)
+    return last - shift
+
+
 def neb_path(
     initial: Structure, final: Structure, *, n_images: int | None = None, method: str = "idpp"
 ) -> list[Structure]:
@@ -184,9 +205,10 @@ def neb_path(
     adaptor = AseAtomsAdaptor()
     first, last = adaptor.get_atoms(initial), adaptor.get_atoms(final)
     last.set_cell(first.cell)
+    last.set_scaled_positions(_unwrapped(first.get_scaled_positions(False), last.get_scaled_positions(False)))
     images = [first] + [first.copy() for _ in range(n_images)] + [last]
     band = NEB(images, method="improvedtangent")
-    band.interpolate(method=method, mic=True, apply_constraint=False)
+    band.interpolate(method=method, mic=False, apply_constraint=False)
     path = []
     for i, atoms in enumerate(images):
         s = initial.copy()
