@@ -57,6 +57,14 @@ class Oszicar:
         return float(self.final_energies[-1])
 
 
+def _value(raw: bytes, path: Path, what: str) -> float:
+    """The one number of a field, or an error naming the field (NaN, text, overflow)."""
+    values = floats(raw, path, what)
+    if values.size != 1 or raw.strip(b"+-.0123456789EeDd") or not np.isfinite(values[0]):
+        raise MalformedFileError(path, f"{what}: {raw.decode(errors='replace')!r} is not a number")
+    return float(values[0])
+
+
 def read_oszicar(path: str | Path) -> Oszicar:
     """Read an OSZICAR (plain or compressed).
 
@@ -81,13 +89,13 @@ def read_oszicar(path: str | Path) -> Oszicar:
             raise MalformedFileError(
                 path, f"{what}: the 'F=' line lacks F or E0: {match.group(0).decode().strip()!r}"
             )
-        free.append(floats(fields["F"], path, f"F of {what}")[0])
-        final.append(floats(fields["E0"], path, f"E0 of {what}")[0])
-        change.append(floats(fields["d E"], path, f"dE of {what}")[0] if "d E" in fields else np.nan)
+        free.append(_value(fields["F"], path, f"F of {what}"))
+        final.append(_value(fields["E0"], path, f"E0 of {what}"))
+        change.append(_value(fields["d E"], path, f"dE of {what}") if "d E" in fields else np.nan)
         if "mag" in fields:
-            mags.append(floats(fields["mag"], path, f"mag of {what}")[0])
+            mags.append(_value(fields["mag"], path, f"mag of {what}"))
         if "T" in fields:
-            temps.append(floats(fields["T"], path, f"T of {what}")[0])
+            temps.append(_value(fields["T"], path, f"T of {what}"))
         scf = _SCF.findall(data, previous_end, match.start())
         counts.append(int(scf[-1]) if scf else 0)
         previous_end = match.end()

@@ -43,7 +43,7 @@ _PARAMS = {
 
 def _number(raw: bytes, path: Path, what: str) -> float:
     values = floats(raw, path, what)
-    if values.size != 1:
+    if values.size != 1 or raw.strip().strip(b"+-.0123456789EeDd"):
         raise MalformedFileError(path, f"{what}: expected one number, found {raw.decode(errors='replace')!r}")
     return float(values[0])
 
@@ -196,6 +196,9 @@ def read_outcar(path: str | Path) -> RunSummary:
     )
     if not finished:
         issues.insert(0, f"run did not finish (no timing block); {steps} ionic steps completed")
+    elif not data.endswith(b"\n"):
+        finished = False
+        issues.insert(0, "file is cut off inside its timing block (its last line has no end)")
     return RunSummary(
         path=path,
         vasp_version=version.group(1).decode(),

@@ -117,6 +117,8 @@ def _numbers(data: bytes, start: int, end: int, path: Path, what: str) -> np.nda
             raise MalformedFileError(
                 path, f"{what}: {bad.decode(errors='replace')!r} is not a number"
             ) from None
+        if not np.isfinite(parts[-1].sum()):
+            raise MalformedFileError(path, f"{what}: a value is NaN or infinite, not a number VASP writes")
         pos = stop
     return np.concatenate(parts) if parts else np.empty(0)
 
@@ -188,7 +190,12 @@ def _energies(data: bytes, start: int, end: int, path: Path, what: str) -> dict[
         if key.startswith("e_"):
             if "*" in value:
                 raise OverflowFieldError(path, f"{what}: {key} overflowed ({value})")
-            out[key] = float(value)
+            try:
+                out[key] = float(value)
+            except ValueError:
+                raise MalformedFileError(path, f"{what}: {key} is {value!r}, not a number") from None
+            if not np.isfinite(out[key]):
+                raise MalformedFileError(path, f"{what}: {key} is {value!r}, not a finite number")
     return out
 
 
@@ -233,8 +240,25 @@ def _check_balance(path: Path, finished: bool, opened: int, closed: int, alterna
     )
 
 
+#: Elements whose opening and closing tags must balance inside the last ionic step. A lost
+#: closing tag (a damaged copy) would let a block run into the next one.
+_NESTED_TAGS = (
+    b"scstep",
+    b"structure",
+    b"varray",
+    b"energy",
+    b"eigenvalues",
+    b"dos",
+    b"total",
+    b"partial",
+    b"projected",
+    b"array",
+    b"set",
+)
+
+
 def _check_step(data: bytes, start: int, end: int, path: Path, step: str) -> None:
-    for tag in (b"scstep", b"structure", b"varray", b"energy"):
+    for tag in _NESTED_TAGS:
         block = data[start:end]
         opened = block.count(b"<" + tag + b">") + block.count(b"<" + tag + b" ")
         closed = block.count(b"</" + tag + b">")
@@ -380,7 +404,7 @@ def _read(data, path: Path, *, electronic: bool, partial: bool) -> Vasprun:
         raise UnfinishedRunError(path, f"{step} has no SCF iteration before its <energy> block")
     sc_start = data.rfind(b"<scstep>", calc_start, last_sc)
     scf = _energies(data, sc_start, last_sc, path, f"last SCF iteration of {step}")
-    _check_step(data, calc_start, ionic_span[1] + len(b"</energy>"), path, step)  # DOS: shape-checked
+    _check_step(data, calc_start, calc_end, path, step)
     ionic = _energies(data, *ionic_span, path, step)
     try:
         e_fr = ionic["e_fr_energy"]

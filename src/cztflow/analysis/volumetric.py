@@ -153,7 +153,7 @@ def _check_finite(values: np.ndarray, path: Path, which: int) -> None:
     if not np.isfinite(values.sum()):
         bad = int(np.flatnonzero(~np.isfinite(values))[0])
         raise MalformedFileError(
-            path, f"grid block {which}: value {bad + 1} is {values.flat[bad]!r}, not a finite number"
+            path, f"grid block {which}: value {bad + 1} is {float(values.flat[bad])}, not a finite number"
         )
 
 
@@ -170,8 +170,10 @@ def _check_tail(buf: np.ndarray, offset: int, path: Path, nblocks: int, natoms: 
     tail = bytes(buf[offset:])
     if not tail.strip():
         return
-    headers = list(_AUGMENTATION.finditer(tail))
     where = f"after grid block {nblocks}: the file is cut before grid block {nblocks + 1}"
+    if not tail.endswith(b"\n"):
+        raise TruncatedFileError(path, f"the last line has no end of line {where}")
+    headers = list(_AUGMENTATION.finditer(tail))
     if not headers:
         raise TruncatedFileError(path, f"{len(tail.split())} unexpected values {where}")
     if tail[: headers[0].start()].strip():
