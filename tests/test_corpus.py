@@ -1,0 +1,267 @@
+"""Real VASP outputs from public repositories (``tests/corpus``): every file is read to the
+run's own printed numbers, flagged or refused for its true cause, and no damaged copy of a
+file gives a number that is not the run's.
+
+The files live in a cache folder outside the repository (``python tests/corpus/corpus.py``
+fills it); the tests skip when it is absent.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent / "corpus"))
+
+from corpus import ENTRIES, Entry, cache_dir
+
+from cztflow.analysis import errors as errors_module
+from cztflow.analysis import read_electronic
+from cztflow.analysis.electronic import band_gap
+from cztflow.analysis.errors import MalformedFileError, TruncatedFileError, VaspOutputError
+from cztflow.analysis.oszicar import read_oszicar
+from cztflow.analysis.outcar import read_outcar
+from cztflow.analysis.textfile import read_bytes
+from cztflow.analysis.vasprun import read_vasprun
+from cztflow.analysis.volumetric import read_planar_average, read_volumetric
+
+BY_NAME = {entry.name: entry for entry in ENTRIES}
+
+
+@pytest.fixture(scope="session")
+def vasp_corpus() -> Path:
+    """The corpus cache folder; skips when a file is missing."""
+    root = cache_dir()
+    missing = [entry.file for entry in ENTRIES if not (root / entry.file).is_file()]
+    if missing:
+        pytest.skip(f"{root} lacks {len(missing)} corpus files: run python tests/corpus/corpus.py")
+    return root
+
+
+def _read(path: Path, kind: str) -> tuple[dict[str, float | None], bool, list[str]]:
+    """The numbers a reader gives, whether they are trusted (converged), and the issues."""
+    if kind == "oszicar":
+        osz = read_oszicar(path)
+        numbers = {
+            "final_energy": osz.final_energy,
+            "free_energy": float(osz.free_energies[-1]),
+            "ionic_steps": len(osz.final_energies),
+        }
+        return numbers, not osz.incomplete_step, osz.issues
+    if kind == "volumetric":
+        data = read_volumetric(path)
+        numbers = {f"block{i}": float(np.abs(block).sum()) for i, block in enumerate(data.blocks)}
+        return numbers, True, []
+    run = read_vasprun(path) if kind == "vasprun" else read_outcar(path)
+    numbers = {
+        "final_energy": run.final_energy,
+        "free_energy": run.free_energy,
+        "energy_without_entropy": run.energy_without_entropy,
+        "efermi": run.efermi,
+        "ionic_steps": run.ionic_steps,
+    }
+    return numbers, run.converged, run.issues
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=[entry.name for entry in ENTRIES])
+def test_corpus_file(vasp_corpus, entry: Entry):
+    path = vasp_corpus / entry.file
+    if entry.expect == "refused":
+        with pytest.raises(getattr(errors_module, entry.error)) as info:
+            _read(path, entry.kind)
+        assert str(path) in str(info.value) and entry.words in str(info.value)
+        return
+    numbers, trusted, issues = _read(path, entry.kind)
+    for key, value in entry.reference.items():
+        # An OUTCAR prints E-fermi with 4 decimals; everything else is compared exactly.
+        # VASP 5.2 prints the OUTCAR's energies with 6 decimals.
+        tolerance = 1e-4 if key == "efermi" and entry.kind == "outcar" else 1e-8
+        if round(value, 6) == value and key != "ionic_steps":
+            tolerance = max(tolerance, 1e-6)
+        assert numbers[key] == pytest.approx(value, abs=tolerance), key
+    if entry.expect == "flagged":
+        assert not trusted and any(entry.words in issue for issue in issues), issues
+    else:
+        assert trusted, issues
+
+
+def test_linear_response_vasprun_takes_the_ground_state_scf(vasp_corpus):
+    """LEPSILON/IBRION 8: the step's <energy> is followed by linear-response <scstep>s."""
+    run = read_vasprun(vasp_corpus / BY_NAME["phonopy/NaCl_dfpt_vasp5211/vasprun.xml"].file)
+    assert run.final_energy == pytest.approx(-216.828297, abs=1e-6)  # the OUTCAR's energy(sigma->0)
+    assert run.electronic_steps == 18  # the ground-state SCF, not the 39 <scstep>s of the file
+    born = read_vasprun(vasp_corpus / BY_NAME["aiida/born_effective_charge/vasprun.xml"].file)
+    assert born.final_energy == pytest.approx(-115.01774737, abs=1e-8)  # not -7.97 (a DFPT step)
+
+
+@pytest.mark.parametrize("run", ["aiida/basic_run_vasp535", "aiida/nelm_vasp544"])
+def test_vasp5_energy_without_entropy_matches_the_outcar(vasp_corpus, run):
+    """VASP <= 5.4 shifts the fields of the step's <energy> block; pymatgen shares the bug."""
+    outcar = read_outcar(vasp_corpus / BY_NAME[f"{run}/OUTCAR"].file)
+    vasprun = read_vasprun(vasp_corpus / BY_NAME[f"{run}/vasprun.xml"].file)
+    assert outcar.energy_without_entropy != outcar.final_energy  # smearing: the two differ
+    assert vasprun.energy_without_entropy == pytest.approx(outcar.energy_without_entropy, abs=1e-8)
+    assert vasprun.final_energy == pytest.approx(outcar.final_energy, abs=1e-8)
+
+
+@pytest.mark.parametrize("name", ["kpoints_opt_vasp660", "kpoints_opt_spin_vasp660"])
+def test_kpoints_opt_blocks_are_not_the_steps_own(vasp_corpus, name):
+    """VASP 6 writes a <dos comment="kpoints_opt"> and <eigenvalues_kpoints_opt> besides the main ones."""
+    entry = BY_NAME[f"phonopy/{name}/vasprun.xml.xz"]
+    run = read_electronic(vasp_corpus / entry.file)
+    assert run.efermi == pytest.approx(
+        entry.reference["efermi"], abs=1e-8
+    )  # the main <dos>, after <eigenvalues>
+    assert abs(run.efermi - 8.7388) > 5e-4  # not the kpoints_opt <dos> that comes first
+    assert run.eigenvalues.shape[1] == len(run.kpoints)
+    assert run.dos_energies is not None and run.dos_total.shape[1] == run.dos_energies.size
+
+
+def test_nwrite1_outcar_takes_species_from_potcar_lines(vasp_corpus):
+    run = read_outcar(vasp_corpus / BY_NAME["custodian/lobster_v51_NaCl/OUTCAR"].file)
+    assert run.species == ["Na"] * 4 + ["Cl"] * 4
+    assert run.final_energy == pytest.approx(-27.11090125, abs=1e-8)
+
+
+def test_band_gap_survives_an_overflowed_dos_value(vasp_corpus, tmp_path):
+    source = vasp_corpus / BY_NAME["custodian/indirect_gap_vasp522/vasprun.xml"].file
+    text = read_bytes(source)
+    total = text.index(b"<total>")
+    row = text.index(b"<r>", total) + 3
+    field = re.match(rb"\s*\S+\s+(\S+)", text[row:])  # the density of the first DOS row
+    damaged = text[: row + field.start(1)] + b"*" * len(field.group(1)) + text[row + field.end(1) :]
+    path = tmp_path / "vasprun.xml"
+    path.write_bytes(damaged)
+    intact, hurt = read_electronic(source), read_electronic(path)
+    assert hurt.dos_total is None and "overflowed" in hurt.dos_error
+    assert np.array_equal(hurt.eigenvalues, intact.eigenvalues)
+    assert band_gap(hurt.eigenvalues, hurt.occupations) == band_gap(intact.eigenvalues, intact.occupations)
+    assert band_gap(intact.eigenvalues, intact.occupations).gap > 0
+
+
+def test_outcar_cut_inside_its_last_energy_gives_no_cut_number(vasp_corpus, tmp_path):
+    text = read_bytes(vasp_corpus / BY_NAME["custodian/postprocess_FeO_relax/OUTCAR"].file)
+    value = text.rindex(b"energy(sigma->0) =") + len(b"energy(sigma->0) =      -28.2")
+    path = tmp_path / "OUTCAR"
+    path.write_bytes(text[:value])
+    with pytest.raises(TruncatedFileError, match="energy block of ionic step 28 is cut off"):
+        read_outcar(path)
+
+
+def test_nan_in_a_chgcar_grid_is_refused(vasp_corpus, tmp_path):
+    text = read_bytes(vasp_corpus / BY_NAME["aiida/relax_wc_vasp541/CHGCAR"].file)
+    first = text.index(b"\n", text.index(b"32   32   32")) + 1
+    value = re.match(rb"\s*(\S+)", text[first:])
+    path = tmp_path / "CHGCAR"
+    path.write_bytes(
+        text[: first + value.start(1)] + b"NaN".rjust(len(value.group(1))) + text[first + value.end(1) :]
+    )
+    with pytest.raises(MalformedFileError, match="grid block 1: value 1 is nan"):
+        read_volumetric(path)
+    with pytest.raises(MalformedFileError, match="grid block 1: value 1 is nan"):
+        read_planar_average(path)
+
+
+def test_chgcar_cut_in_its_augmentation_occupancies_is_refused(vasp_corpus, tmp_path):
+    """A spin-polarised CHGCAR cut after block 1 must not pass for a whole unpolarised one."""
+    text = read_bytes(vasp_corpus / BY_NAME["aiida/relax_wc_vasp541/CHGCAR"].file)
+    aug = text.index(b"augmentation occupancies   2")
+    path = tmp_path / "CHGCAR"
+    path.write_bytes(text[: text.index(b"\n", aug + 60) + 1])  # at a line end
+    with pytest.raises(TruncatedFileError, match=r"atom 2 hold .* the file is cut before grid block 2"):
+        read_volumetric(path)
+    path.write_bytes(text[: aug + 60])  # inside a number
+    with pytest.raises(TruncatedFileError, match="last line has no end of line after grid block 1"):
+        read_volumetric(path)
+    path.write_bytes(text + b"   0.000  0.000\n   32   3")  # cut in the magnetisation header
+    with pytest.raises(TruncatedFileError, match="cut before grid block 2"):
+        read_volumetric(path)
+
+
+# ---------------------------------------------------------------------------------------
+# Damage as a property: every corpus file, cut and corrupted, gives no number of its own.
+# ---------------------------------------------------------------------------------------
+
+_LAST_VALUE = {
+    "outcar": rb"energy\(sigma->0\)\s*=\s*(\S+)",
+    "vasprun": rb'<i name="e_fr_energy">\s*(\S+)',
+    "oszicar": rb"E0=\s*(\S+)",
+}
+
+
+def _last_value(text: bytes, kind: str) -> tuple[int, int]:
+    """Span of the last energy number (or the first grid value of a volumetric file)."""
+    if kind == "volumetric":
+        grid = re.search(rb"(?m)^\s*\d+\s+\d+\s+\d+\s*\n\s*(\S+)", text)
+        return grid.span(1)
+    stop = len(text)
+    if kind == "vasprun":  # the step's own <energy>, not a linear-response <scstep> after it
+        stop = text.rfind(b"</calculation>")
+        while text.rfind(b"<scstep>", 0, text.rfind(b"<energy>", 0, stop)) > text.rfind(
+            b"</scstep>", 0, text.rfind(b"<energy>", 0, stop)
+        ):
+            stop = text.rfind(b"<scstep>", 0, text.rfind(b"<energy>", 0, stop))
+    matches = list(re.finditer(_LAST_VALUE[kind], text[:stop]))
+    return matches[-1].span(1)
+
+
+def _damages(text: bytes, kind: str) -> list[tuple[str, bytes]]:
+    """Cut copies (at spread offsets and inside the last number), NaN and overflow
+    injections into the last energy (or a grid value), and removed closing tags."""
+    start, end = _last_value(text, kind)
+    offsets = {int(len(text) * k / 12) for k in range(1, 12)} | {len(text) - 1, len(text) - 5}
+    offsets |= {start + 1, (start + end) // 2, end - 1}
+    cases = []
+    for offset in sorted(offsets):
+        if not text[offset:].strip():
+            continue  # only the final newline or spaces removed: nothing is lost
+        if kind == "oszicar" and text[offset - 1 : offset] == b"\n":
+            offset -= 2  # an OSZICAR cut at a line end is a shorter, valid OSZICAR
+        cases.append((f"cut at {offset}", text[:offset]))
+    for label, junk in (("NaN", b"NaN"), ("overflow", b"*" * (end - start))):
+        cases.append((f"{label} in the last value", text[:start] + junk.rjust(end - start) + text[end:]))
+    if kind == "vasprun":
+        for tag in (b"</calculation>", b"</energy>", b"</scstep>", b"</eigenvalues>", b"</dos>", b"</set>"):
+            at = text.rfind(tag)
+            if at >= 0:
+                cases.append((f"without the last {tag.decode()}", text[:at] + text[at + len(tag) :]))
+    return cases
+
+
+def _true_values(path: Path, kind: str) -> set[float]:
+    """Every value the intact file holds for its steps: a cut copy may report an earlier step."""
+    text = read_bytes(path)
+    if kind == "outcar":
+        heads = [m.end() for m in re.finditer(rb"FREE ENERGIE OF THE ION-ELECTRON SYSTEM", text)]
+        found = [re.search(rb"energy\(sigma->0\)\s*=\s*(\S+)", text[h : h + 1500]) for h in heads]
+        return {float(m.group(1)) for m in found if m}
+    if kind == "oszicar":
+        return {float(v) for v in re.findall(rb"E0=\s*(\S+)", text)}
+    return set()
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [e for e in ENTRIES if e.expect != "refused"],
+    ids=[e.name for e in ENTRIES if e.expect != "refused"],
+)
+def test_damaged_copies_give_no_number(vasp_corpus, tmp_path, entry):
+    """Each damaged copy raises an error naming the file, or (OUTCAR or OSZICAR of a run
+    cut between steps) is flagged and reports only a complete step of the intact file."""
+    source = vasp_corpus / entry.file
+    text = read_bytes(source)
+    truth = _true_values(source, entry.kind)
+    path = tmp_path / source.name.split(".")[0] if entry.kind != "vasprun" else tmp_path / "vasprun.xml"
+    for label, damaged in _damages(text, entry.kind):
+        path.write_bytes(damaged)
+        try:
+            numbers, trusted, issues = _read(path, entry.kind)
+        except VaspOutputError as exc:
+            assert str(path) in str(exc), (label, str(exc))
+            continue
+        assert not trusted and issues, (label, numbers)
+        assert numbers["final_energy"] in truth, (label, numbers["final_energy"])
