@@ -419,3 +419,41 @@ def test_bare_three_digit_exponents_are_restored(tmp_path):
     path = write(tmp_path / "CHGCAR", text.replace(" 0.10000000000E+01", " 0.12345678901-100", 1))
     data = read_volumetric(path)
     assert data.data[0, 0, 0] == pytest.approx(0.12345678901e-100, rel=1e-12) and data.data[1, 0, 0] == 1.0
+
+
+def test_parse_floats_refuses_partial_text_under_numpy_1_26(monkeypatch):
+    """NumPy 1.26 warns and returns the numbers before unreadable text; 2.x raises. Both raise here."""
+    import warnings
+
+    from cztflow.analysis import textfile
+
+    def numpy_126(text, sep):
+        warnings.warn("string or file could not be read to its end", DeprecationWarning, stacklevel=2)
+        return np.array([1.0, 2.0])
+
+    assert textfile.parse_floats(b"1.0 2.0").tolist() == [1.0, 2.0]
+    with pytest.raises(ValueError, match="could not be read to its end"):
+        textfile.parse_floats(b"1.0 2.0 ***** 3.0")
+    monkeypatch.setattr(textfile.np, "fromstring", numpy_126)
+    with pytest.raises(ValueError, match="could not be read to its end"):
+        textfile.parse_floats(b"1.0 2.0 ***** 3.0")
+
+
+def test_md_oszicar_lines_are_ionic_steps(tmp_path):
+    """Molecular dynamics writes ``N T= E= F= E0= EK= SP= SK=`` (VASP 6.3 Si-melting tutorial format)."""
+    path = write(
+        tmp_path / "OSZICAR",
+        "RMM:  18    -0.338801478964E+03   -0.57656E-04   -0.60546E-04   262   0.494E-02\n"
+        "   1 T=  2000. E= -.32251463E+03 F= -.33880148E+03 E0= -.33880148E+03  EK= 0.16287E+02 "
+        "SP= 0.00E+00 SK= 0.00E+00\n"
+        "RMM:   9    -0.338122995490E+03   -0.53416E-04   -0.72833E-04   288   0.348E-02\n"
+        "   2 T=  1916. E= -.32252355E+03 F= -.33812300E+03 E0= -.33812299E+03  EK= 0.15599E+02 "
+        "SP= -.49E-06 SK= 0.61E-12\n",
+    )
+    osz = read_oszicar(path)
+    assert osz.final_energies.tolist() == [-338.80148, -338.12299]
+    assert osz.free_energies.tolist() == [-338.80148, -338.123]
+    assert osz.temperatures.tolist() == [2000.0, 1916.0]
+    assert osz.electronic_steps == [18, 9] and not osz.incomplete_step
+    cut = write(tmp_path / "cut" / "OSZICAR", path.read_text()[:-40])  # inside the last line
+    assert read_oszicar(cut).final_energies.tolist() == [-338.80148] and read_oszicar(cut).incomplete_step

@@ -15,6 +15,7 @@ import lzma
 import mmap
 import os
 import re
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -35,6 +36,7 @@ __all__ = [
     "floats",
     "load",
     "open_binary",
+    "parse_floats",
     "read_bytes",
     "row_floats",
 ]
@@ -143,6 +145,25 @@ def find_output(folder: str | Path, name: str) -> Path:
 def fix_bare_exponents(text: bytes) -> bytes:
     """Restore the E that Fortran drops from three-digit exponents (``0.1-100`` → ``0.1E-100``)."""
     return _BARE_EXPONENT.sub(rb"\1E\2", text)
+
+
+def parse_floats(text: bytes) -> np.ndarray:
+    """Whitespace-separated numbers with NumPy's C parser, the same in every NumPy version.
+
+    Raises
+    ------
+    ValueError
+        If the text holds anything that is not a number. NumPy 1.26 (and, by its
+        deprecation, versions before the change) only warns and returns the numbers before
+        the bad text; that warning is turned into this error, so a ``*****`` or a bare
+        exponent is never read as a shorter array.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        try:
+            return np.fromstring(text, sep=" ")
+        except DeprecationWarning as exc:
+            raise ValueError(str(exc)) from None
 
 
 def floats(text: bytes, path: str | Path, what: str) -> np.ndarray:

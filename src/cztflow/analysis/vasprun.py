@@ -31,7 +31,7 @@ from cztflow.analysis.errors import (
     UnfinishedRunError,
 )
 from cztflow.analysis.run import RunSummary, convergence_issues
-from cztflow.analysis.textfile import load
+from cztflow.analysis.textfile import load, parse_floats
 
 __all__ = ["Vasprun", "read_vasprun"]
 
@@ -107,7 +107,7 @@ def _numbers(data: bytes, start: int, end: int, path: Path, what: str) -> np.nda
         if b"<" in text:
             text = _TAG.sub(b" ", text)
         try:
-            parts.append(np.fromstring(text, sep=" "))
+            parts.append(parse_floats(text))
         except ValueError:
             if b"*" in text:
                 raise OverflowFieldError(

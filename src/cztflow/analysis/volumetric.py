@@ -25,7 +25,7 @@ from cztflow.analysis.errors import (
     TruncatedFileError,
 )
 from cztflow.analysis.poscar import read_poscar_header
-from cztflow.analysis.textfile import fix_bare_exponents, load
+from cztflow.analysis.textfile import fix_bare_exponents, load, parse_floats
 
 
 def _compiled():
@@ -98,9 +98,9 @@ def _numbers(text: bytes) -> np.ndarray:
     if not text.strip():
         return np.empty(0)
     try:
-        return np.fromstring(text, sep=" ")
+        return parse_floats(text)
     except ValueError:
-        return np.fromstring(fix_bare_exponents(text), sep=" ")
+        return parse_floats(fix_bare_exponents(text))
 
 
 def _general_block(buf: np.ndarray, offset: int, size: int, path: Path, which: int) -> tuple[np.ndarray, int]:
