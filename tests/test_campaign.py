@@ -170,7 +170,39 @@ def test_spin_deviation_runs_a_cell_with_moments_unpolarised(tmp_path):
         ("relax: [cote2-bulk]\ndeviations: [{tag: ENCUT, value: 520}]", "needs a reason"),
         (
             "relax: [cote2-bulk]\ndeviations: [{tag: NELM, value: 200, reason: 'more SCF steps'}]",
-            "deviations[0]: NELM is not under the protocol lock, so a deviation would change nothing",
+            "deviations[0]: NELM cannot be declared as a deviation: it is a free tag",
+        ),
+        (
+            "relax: [cote2-bulk]\ndeviations: [{tag: ENCUT, value: abc, reason: 'a typo in the value'}]",
+            "deviations[0]: ENCUT = 'abc': 'abc' is not a number",
+        ),
+        (
+            "relax: [cote2-bulk]\ndeviations: [{tag: ENMAX, value: 520, reason: 'cutoff by its other name'}]",
+            "deviations[0]: ENMAX is VASP's other name for ENCUT; declare that",
+        ),
+        (
+            "relax: [cote2-bulk]\ndeviations: [{tag: KPOINTS, value: [2, 2], reason: 'two numbers'}]",
+            "deviations[0]: a KPOINTS deviation is a mesh of three positive integers",
+        ),
+        (
+            "relax: [cote2-bulk]\nincar: [{nodes: ['*'], tags: {METAGGA: SCAN}}]",
+            "incar[0].tags: METAGGA is not a free tag",
+        ),
+        (
+            "relax: [cote2-bulk]\nincar: [{nodes: ['*'], tags: {images: 3}}]",
+            "incar[0].tags: IMAGES is locked by the protocol at 5",
+        ),
+        (
+            "relax: [cote2-bulk]\nincar: [{nodes: ['*'], tags: {enmax: 520}}]",
+            "incar[0].tags: enmax (read by VASP as ENCUT) is locked by the protocol at 450.0",
+        ),
+        (
+            "relax: [cote2-bulk]\nincar: [{nodes: ['*'], tags: {ALGO: Exact}}]",
+            "incar[0].tags: ALGO = Exact changes the physics",
+        ),
+        (
+            "relax: [cote2-bulk]\nincar: [{nodes: ['*'], tags: {KSPACING: 5.0}}]",
+            "incar[0].tags: KSPACING is not a free tag",
         ),
         (
             "relax: [znte-bulk]\ndeviations: [{tag: ISPIN, value: 2, reason: 'spin for ZnTe too'}]",
@@ -178,7 +210,7 @@ def test_spin_deviation_runs_a_cell_with_moments_unpolarised(tmp_path):
         ),
         (
             "relax: [cote2-bulk]\nincar: [{nodes: ['*'], tags: {ISPIN: 1}}]",
-            "relax/cote2-bulk: ISPIN follows the protocol decision 'spin_polarisation'",
+            "incar[0].tags: ISPIN follows the protocol decision 'spin_polarisation'",
         ),
         (
             "relax: [cote2-bulk]\nincar: [{nodes: ['*'], tags: {ENCUT: 500}}]",

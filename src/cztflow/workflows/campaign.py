@@ -23,6 +23,7 @@ from cztflow.protocol import Protocol, default_protocol, load_protocol
 from cztflow.structures.adsorption import blocks_only
 from cztflow.structures.study import Built, adsorbates, build_system, migration_path, study
 from cztflow.workflows.config import parse_engine_options
+from cztflow.workflows.incar_policy import check_deviation_values, deviable_tags, free_settings_problems
 from cztflow.workflows.inputsets import (
     BandStructureSet,
     BulkRelaxSet,
@@ -33,8 +34,9 @@ from cztflow.workflows.inputsets import (
     StaticSet,
     WorkFunctionSet,
 )
-from cztflow.workflows.lock import KPOINTS_TAG, SPIN_TAG, Deviation, parse_deviations
+from cztflow.workflows.lock import Deviation, parse_deviations
 from cztflow.workflows.neb_inputs import CINEBSet
+from cztflow.workflows.vaspfiles import incar_tag_types
 
 __all__ = ["KINDS", "Campaign", "Node", "load_campaign"]
 
@@ -123,14 +125,27 @@ def _own_systems(raw: Any, source: str) -> dict[str, dict[str, Any]]:
     return {str(k): dict(v) for k, v in raw.items()}
 
 
-def _incar_overrides(raw: Any, source: str) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+def _incar_overrides(
+    raw: Any, source: str, protocol: Protocol
+) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+    """The spec's ``incar:`` entries: free tags only (the allow-list), per node pattern."""
+    if raw is not None and not isinstance(raw, list):
+        raise ValueError(f"{source}: 'incar' must be a list of {{nodes: [...], tags: {{...}}}}")
     out = []
     for i, entry in enumerate(raw or []):
         if not isinstance(entry, Mapping) or not isinstance(entry.get("tags"), Mapping):
             raise ValueError(f"{source}: incar[{i}] needs 'nodes' (glob patterns) and 'tags' (a mapping)")
+        unknown = sorted(set(entry) - {"nodes", "tags"})
+        if unknown:
+            raise ValueError(f"{source}: incar[{i}]: unknown key(s) {', '.join(unknown)}; use nodes, tags")
         nodes = entry.get("nodes", ["*"])
+        if not isinstance(nodes, str | list) or not all(isinstance(n, str) for n in nodes):
+            raise ValueError(f"{source}: incar[{i}].nodes must be a glob pattern or a list of them")
+        problems = free_settings_problems(entry["tags"], protocol)
+        if problems:
+            raise ValueError(f"{source}: incar[{i}].tags: {problems[0]}")
         nodes = (nodes,) if isinstance(nodes, str) else tuple(nodes)
-        out.append((nodes, {str(k).upper(): v for k, v in entry["tags"].items()}))
+        out.append((nodes, {str(k).strip().upper(): v for k, v in entry["tags"].items()}))
     return out
 
 
@@ -143,7 +158,7 @@ class _Builder:
         self.spec, self.source, self.protocol = spec, source, protocol
         self.deviations = deviations
         self.structures: dict[str, Built] = {}
-        self.overrides = _incar_overrides(spec.get("incar"), source)
+        self.overrides = _incar_overrides(spec.get("incar"), source, protocol)
         self.nodes: dict[str, Node] = {}
         self.own_systems = _own_systems(spec.get("systems"), source)
 
@@ -339,7 +354,7 @@ class _Builder:
                 part = blocks_only(s, [block])
             except ValueError as exc:
                 raise ValueError(f"{self.source}: chgdiff {whole}: {exc}") from None
-            node = self.add(
+            self.add(
                 f"chgdiff/{whole}/{block}",
                 "chgdiff",
                 whole,
@@ -348,10 +363,9 @@ class _Builder:
                 seed={"from": parent, "how": f"CONTCAR, block {block} only, same cell"},
                 structure=part,
                 fft_grid=grid,
+                dipol=dipol,  # one dipole plane for the whole triplet
                 extra={"group": whole, "role": "part"},
             )
-            if dipol is not None:  # one dipole plane for the whole triplet
-                node.input_set.user_incar_settings["DIPOL"] = dipol
 
 
 def load_campaign(path: str | Path) -> Campaign:
@@ -382,8 +396,9 @@ def load_campaign(path: str | Path) -> Campaign:
         protocol = default_protocol()
     else:
         protocol = load_protocol(path.parent / proto_ref)
-    deviable = {*protocol.locked_vasp_tags(), KPOINTS_TAG, SPIN_TAG}
+    deviable = deviable_tags(protocol, incar_tag_types())
     deviations = parse_deviations(spec.get("deviations"), source, deviable)
+    check_deviation_values(deviations, source)
     b = _Builder(spec, source, protocol, deviations)
     for name in _list(spec, "relax", source):
         b.relax(name)

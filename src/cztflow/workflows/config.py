@@ -17,7 +17,7 @@ names the file, so a typo never silently falls back to a default.
       max_errors: 5                  # custodian corrections per job before giving up
       walltime_seconds: 172800       # adds custodian's WalltimeHandler
       polling_seconds: 10            # how often custodian's monitors look
-      incar: {NCORE: 16, KPAR: 2}    # machine tags, never locked ones
+      incar: {NCORE: 16, KPAR: 2}    # free tags only (incar_policy.FREE_TAGS)
     gpaw:
       lcao_above_atoms: 40           # larger cells use LCAO (dzp) instead of plane waves
       basis: dzp
@@ -37,6 +37,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from cztflow.workflows.incar_policy import free_settings_problems
 
 __all__ = ["ConfigError", "RunConfig", "load_config", "parse_engine_options", "with_engine_options"]
 
@@ -139,7 +141,19 @@ def load_config(path: str | Path | None = None, campaign: str | Path | None = No
             known = ", ".join(_DEFAULTS[section])
             raise ConfigError(f"{candidate}: unknown key(s) {section}.{', '.join(unknown)}; known: {known}")
         getattr(config, section).update(values)
+    _check_machine_incar(config.vasp.get("incar"), candidate)
     return config
+
+
+def _check_machine_incar(tags: Any, source: Path) -> None:
+    """``vasp.incar`` holds free tags only, matched as VASP reads names (``images`` is IMAGES)."""
+    if tags is None:
+        return
+    if not isinstance(tags, dict):
+        raise ConfigError(f"{source}: vasp.incar must map INCAR tags to values, e.g. {{NCORE: 16}}")
+    problems = free_settings_problems(tags)
+    if problems:
+        raise ConfigError(f"{source}: vasp.incar: {problems[0]}")
 
 
 def parse_engine_options(raw: Any, source: str) -> dict[str, dict[str, Any]]:

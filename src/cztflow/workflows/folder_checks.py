@@ -15,6 +15,7 @@ import numpy as np
 
 from cztflow import geometry
 from cztflow.protocol import Protocol
+from cztflow.workflows.incar_policy import policy_violations
 from cztflow.workflows.lock import (
     KPOINTS_TAG,
     SPIN_TAG,
@@ -102,7 +103,7 @@ def load_folder(folder: Path) -> FolderInputs:
             out.kpoints = read_kpoints(folder / "KPOINTS")
         except ValueError as exc:
             out.problems.append(Problem("KPOINTS", "malformed", "KPOINTS", "a readable KPOINTS", str(exc)))
-    elif not (out.incar and "KSPACING" in out.incar.values):
+    else:  # KSPACING never stands in for the protocol's mesh (the allow-list refuses it too)
         out.problems.append(Problem("KPOINTS", "missing", "KPOINTS", "a KPOINTS file", "none"))
     out.images = sorted(p.name for p in folder.iterdir() if p.is_dir() and p.name.isdigit())
     names = [f"{d}/POSCAR" for d in out.images] if out.images else ["POSCAR"]
@@ -172,6 +173,10 @@ class Checker:
             self.tags, self.protocol.locked_vasp_tags(self.calc), self.node, self.deviations
         ):
             self.add("INCAR", "locked", tag, expected, "missing" if found is None else found)
+        for check, tag, expected, found in policy_violations(
+            self.tags, self.protocol, self.calc, self.node, self.deviations
+        ):
+            self.add("INCAR", check, tag, expected, found)
         if self.calc != "neb":
             for tag in ("IMAGES", "LCLIMB"):
                 if self.tags.get(tag):
@@ -301,6 +306,10 @@ class Checker:
         if k.mode not in ("gamma", "monkhorst"):
             self.add("KPOINTS", "kpoints", "mode", "an automatic mesh", k.mode)
             return
+        if any(abs(x) > 1e-9 for x in k.shift):
+            self.add("KPOINTS", "kpoints", "shift", "0 0 0 (the protocol's unshifted mesh)", k.shift)
+        if kind == "bulk" and k.mode != "gamma":
+            self.add("KPOINTS", "kpoints", "scheme", "Gamma-centred (bulk_kpoint_density)", k.mode)
         if kind == "slab" and k.mesh[2] != 1:
             self.add("KPOINTS", "kpoints", "mesh", "1 subdivision along the slab normal", k.mesh[2])
         dev = deviation_for(KPOINTS_TAG, self.node, self.deviations)

@@ -25,6 +25,7 @@ from pymatgen.io.vasp.sets import VaspInputSet
 from cztflow import geometry
 from cztflow.poscar_format import poscar_text
 from cztflow.protocol import Protocol, default_protocol
+from cztflow.workflows.incar_policy import NEEDED_OUTPUTS, canonical, free_settings_problems
 from cztflow.workflows.kpoints import line_mode_kpoints, mesh_kpoints
 from cztflow.workflows.lock import (
     KPOINTS_TAG,
@@ -82,7 +83,8 @@ class ProtocolInputSet(VaspInputSet):
     node
         Campaign node id, written to the INCAR header and used to match deviations.
     user_incar_settings
-        Free tags to add or change (NCORE, ALGO, NELM, ...); a locked tag here raises
+        Free tags to add or change (NCORE, ALGO, NELM, ...;
+        :data:`cztflow.workflows.incar_policy.FREE_TAGS`); any other tag here raises
         :class:`ProtocolLockError` unless a deviation declares the same value.
     user_kpoints_settings
         A ``Kpoints`` object replacing the protocol's mesh; on a slab this needs a
@@ -164,33 +166,27 @@ class ProtocolInputSet(VaspInputSet):
             If ``user_incar_settings`` changes a locked tag without a matching deviation.
         """
         p = self.protocol
-        locked = p.locked_vasp_tags(self.calc)
-        tags: dict[str, Any] = dict(locked)
+        tags: dict[str, Any] = dict(p.locked_vasp_tags(self.calc))
         tags.update(self.calc_tags())
         tags.update(self.physics_tags())
-        for tag, value in (self.user_incar_settings or {}).items():
-            tag = tag.upper()
-            if tag == SPIN_TAG and not same_value(tag, tags[tag], value):
-                raise ProtocolLockError(
-                    f"{self.node or type(self).__name__}: ISPIN follows the protocol decision "
-                    f"'spin_polarisation' ({p.source_file}), {tags[tag]} here; running this cell with "
-                    "ISPIN = 1 needs a 'deviations:' entry (tag ISPIN, value 1) and a reason"
-                )
-            if tag in locked and not same_value(tag, locked[tag], value):
-                dev = self._deviation(tag)
-                if dev is None or not same_value(tag, dev.value, value):
-                    raise ProtocolLockError(
-                        f"{self.node or type(self).__name__}: {tag} is locked by the protocol at "
-                        f"{locked[tag]!r} ({p.source_file}); changing it to {value!r} needs a "
-                        "'deviations:' entry with that value and a reason"
-                    )
+        needed = NEEDED_OUTPUTS.get(self.calc, frozenset())
+        for raw, value in (self.user_incar_settings or {}).items():
+            tag = canonical(raw)
+            dev = self._deviation(tag)
+            if dev is not None and tag != SPIN_TAG and same_value(tag, dev.value, value):
+                continue  # the deviation itself sets it below
+            problems = free_settings_problems({raw: value}, p)
+            if not problems and tag in needed and not same_value(tag, tags.get(tag), value):
+                problems = [f"{tag} = {tags.get(tag)} is read by the next node of a {self.calc} run"]
+            if problems:
+                raise ProtocolLockError(f"{self.node or type(self).__name__}: {problems[0]}")
             tags[tag] = value
         used = []
-        for tag in sorted(locked):
-            dev = self._deviation(tag)
-            if dev is not None:
-                tags[tag] = list(dev.value) if isinstance(dev.value, tuple) else dev.value
-                used.append(dev)
+        for dev in self.deviations:
+            if dev.tag in (KPOINTS_TAG, SPIN_TAG) or not dev.applies_to(self.node):
+                continue
+            tags[dev.tag] = list(dev.value) if isinstance(dev.value, tuple) else dev.value
+            used.append(dev)
         spin_dev = self._deviation(SPIN_TAG)
         if spin_dev is not None and any(p.initial_moments(site.specie.symbol for site in self.ordered)):
             used.append(spin_dev)
@@ -340,10 +336,21 @@ class ChargeDensitySet(ProtocolInputSet):
         ``(NGX, NGY, NGZ)`` and ``(NGXF, NGYF, NGZF)``; give the whole system's grid to
         all three members of a triplet.  ``None`` computes it from this cell with
         pymatgen's ``calculate_ng`` at the protocol's ENCUT and PREC.
+    dipol
+        The dipole plane of the whole system, given to its parts so that the triplet
+        shares one (``None``: this cell's own centre).
     """
 
     calc: ClassVar[str] = "chgdiff"
     fft_grid: tuple[tuple[int, int, int], tuple[int, int, int]] | None = None
+    dipol: Sequence[float] | None = None
+
+    def physics_tags(self) -> dict[str, Any]:
+        """As for every set, except that a part takes its whole's dipole plane (``dipol``)."""
+        tags = super().physics_tags()
+        if self.dipol is not None and "DIPOL" in tags:
+            tags["DIPOL"] = list(self.dipol)
+        return tags
 
     def pinned_grid(self) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
         """The FFT grids written to the INCAR."""

@@ -2,7 +2,9 @@
 
 The lock covers the INCAR tags of the paper's stated settings (ENCUT, GGA, ISMEAR,
 SIGMA, EDIFF, EDIFFG, IVDW, IMAGES, LCLIMB) plus the locked decisions (PREC, LASPH), and
-the surface k-mesh under the pseudo-tag ``KPOINTS``.  One decision can be declared off too:
+the surface k-mesh under the pseudo-tag ``KPOINTS``.  Which other tags an INCAR may hold
+is the allow-list of :mod:`cztflow.workflows.incar_policy`; a deviation may also admit a
+tag that list refuses (e.g. ``LDAU``), with its value and a reason.  One decision can be declared off too:
 ``ISPIN = 1`` runs a cell that has initial moments without spin polarisation, where a
 measurement has shown the spin does not matter for what the node computes.  Input sets, the campaign writer,
 the validator and (later) the error handlers all ask this module, so there is one rule.
@@ -95,8 +97,8 @@ def parse_deviations(raw: Any, source: str, allowed: Collection[str] | None = No
     source
         The spec file, named in errors.
     allowed
-        The tags a deviation may name (the protocol's locked tags, ``KPOINTS`` and
-        ``ISPIN``); ``None`` accepts any.  A deviation of another tag would change nothing.
+        The tags a deviation may name (:func:`cztflow.workflows.incar_policy.deviable_tags`);
+        ``None`` accepts any.
 
     Raises
     ------
@@ -131,8 +133,9 @@ def parse_deviations(raw: Any, source: str, allowed: Collection[str] | None = No
         dev = Deviation(str(entry["tag"]).upper(), value, reason, nodes)
         if allowed is not None and dev.tag not in allowed:
             raise ValueError(
-                f"{where}: {dev.tag} is not under the protocol lock, so a deviation would change "
-                f"nothing; deviations name {', '.join(sorted(allowed))}, and free tags go under 'incar:'"
+                f"{where}: {dev.tag} cannot be declared as a deviation: it is a free tag (set it "
+                "under 'incar:'), a tag the protocol sets per cell (MAGMOM, LREAL, the dipole, the "
+                "FFT grid), or not a VASP/VTST tag"
             )
         if dev.tag == SPIN_TAG and not same_value(SPIN_TAG, value, 1):
             raise ValueError(

@@ -136,12 +136,39 @@ def validate(path: str | Path, protocol: Protocol | None = None) -> list[Finding
                             rel, "INCAR", "deviation", "header", "declared in the spec's deviations", line
                         )
                     )
+        if node:
+            findings += [Finding(rel, *p) for p in _edited_inputs(folder, node)]
         whole = _whole_dipol(node, nodes, loaded, root)
         for p in check_folder(inputs, calc, protocol, node["id"] if node else rel, devs, whole):
             findings.append(Finding(rel, *p))
     if campaign:
         findings += _triplets(campaign, loaded)
     return findings
+
+
+def _edited_inputs(folder: Path, node: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    """Input files (INCAR aside) whose content is not what ``campaign write`` recorded.
+
+    A runner's seeded POSCAR keeps the written one as ``POSCAR.orig``, which is compared
+    instead.  The INCAR is left to the tag rules, which tell a free machine tag (NCORE,
+    added by the runner) from a physics change; every other input has one right content.
+    """
+    import hashlib
+
+    out = []
+    for name, digest in sorted((node.get("inputs") or {}).items()):
+        if name == "INCAR" or name.endswith("/INCAR"):
+            continue
+        path = folder / name
+        orig = path.with_name(path.name + ".orig")
+        path = orig if orig.is_file() else path
+        if not path.is_file():
+            continue  # a missing file is reported by the folder checks
+        if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+            out.append(
+                (name, "edited", name, "as written by cztflow (campaign.json inputs hash)", "other content")
+            )
+    return out
 
 
 def _read_campaign(root: Path, protocol: Protocol, findings: list[Finding]) -> dict | None:

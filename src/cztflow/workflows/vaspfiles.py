@@ -139,13 +139,37 @@ class IncarFile:
     problems: list[tuple[str, str, str, str]] = field(default_factory=list)  # (check, what, expected, found)
 
 
+def _logical_lines(text: str) -> list[tuple[int, str]]:
+    """Lines as VASP reads them: a trailing backslash or an open double quote continues a line.
+
+    Each logical line keeps the number of its first physical line; quotes are dropped.
+    """
+    out: list[tuple[int, str]] = []
+    pending: tuple[int, str] | None = None
+    for number, line in enumerate(text.splitlines(), 1):
+        if pending is not None:
+            number, line = pending[0], pending[1] + " " + line
+            pending = None
+        body = re.split(r"[#!]", line, maxsplit=1)[0]
+        if body.rstrip().endswith("\\"):
+            pending = (number, body.rstrip()[:-1])
+            continue
+        if body.count('"') % 2 == 1:
+            pending = (number, line)
+            continue
+        out.append((number, line.replace('"', " ")))
+    if pending is not None:
+        out.append((pending[0], pending[1].replace('"', " ")))
+    return out
+
+
 def read_incar(path: Path) -> IncarFile:
     """Read an INCAR; malformed lines, unknown tags, repeats and bad types become problems."""
     import difflib
 
     out = IncarFile(path)
     known = incar_tag_types()
-    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+    for number, line in _logical_lines(path.read_text(encoding="utf-8", errors="replace")):
         stripped = line.strip()
         if stripped.startswith(("#", "!")):
             out.header.append(stripped)

@@ -15,6 +15,7 @@ The VASP command and the MPI ranks come from the machine configuration
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any
 
 from cztflow.workflows.engines.base import Engine, EngineError, NodeTask
 from cztflow.workflows.engines.folder_io import incar_values, write_atomic
+from cztflow.workflows.incar_policy import canonical, classify, free_settings_problems
 from cztflow.workflows.lock import same_value
 
 __all__ = ["CORRECTIONS_FILE", "LockedHandler", "VaspEngine", "default_handlers"]
@@ -46,13 +48,18 @@ class LockedHandler:
     locked
         The locked INCAR tags (their values are those in the INCAR when the job starts,
         declared deviations included).
+    admits
+        Whether a correction may add or change a tag outside ``locked``; default: any.
+        The engine passes the allow-list (:mod:`cztflow.workflows.incar_policy`), so a
+        handler can tune ALGO or POTIM but not switch on, say, LDAU.
     """
 
     raises_runtime_error = True
 
-    def __init__(self, inner: Any, locked: list[str]) -> None:
+    def __init__(self, inner: Any, locked: list[str], admits: Callable[[str], bool] | None = None) -> None:
         self.inner = inner
         self.locked = list(locked)
+        self.admits = admits
         self.is_monitor = getattr(inner, "is_monitor", False)
         self.is_terminating = getattr(inner, "is_terminating", True)
         self.max_num_corrections = getattr(inner, "max_num_corrections", None)
@@ -94,6 +101,14 @@ class LockedHandler:
                 or not same_value(tag, before[tag], after[tag])
             )
         ]
+        if self.admits is not None:
+            changed += [
+                (tag, before.get(tag), value)
+                for tag, value in after.items()
+                if tag not in self.locked
+                and not self.admits(tag)
+                and (tag not in before or not same_value(tag, before[tag], value))
+            ]
         if texts.get("KPOINTS") != new_texts.get("KPOINTS"):
             changed.append(("KPOINTS", "the written k-point mesh", "a different KPOINTS file"))
         entry = {
@@ -110,7 +125,10 @@ class LockedHandler:
             _append_correction(folder, entry)
             tags = ", ".join(f"{t} {a!r} -> {b!r}" for t, a, b in changed)
             return {
-                "errors": [*entry["errors"], f"refused: the correction would change locked {tags}"],
+                "errors": [
+                    *entry["errors"],
+                    f"refused: the correction would change locked or refused {tags}",
+                ],
                 "actions": None,
             }
         _append_correction(folder, entry)
@@ -156,10 +174,9 @@ class VaspEngine(Engine):
     def check(self, task: NodeTask) -> None:
         super().check(task)
         self.config.vasp_command()  # a missing command is a configuration error, before anything runs
-        locked = set(task.protocol.locked_vasp_tags())
-        bad = sorted(set(self.config.vasp.get("incar") or {}) & (locked | {"KPOINTS"}))
-        if bad:
-            raise EngineError(f"{self.config.source}: vasp.incar may not set locked tag(s) {', '.join(bad)}")
+        problems = free_settings_problems(self.config.vasp.get("incar") or {}, task.protocol)
+        if problems:
+            raise EngineError(f"{self.config.source}: vasp.incar: {problems[0]}")
 
     def settings(self, task: NodeTask) -> dict[str, Any]:
         try:
@@ -198,9 +215,10 @@ class VaspEngine(Engine):
                 gamma_vasp_cmd=self.config.vasp_command(gamma=True) if gamma else None,
             )
             output = "vasp.out"
-        locked = [*task.protocol.locked_vasp_tags(task.node.get("calc") or task.kind)]
+        calc = task.node.get("calc") or task.kind
+        locked = [*task.protocol.locked_vasp_tags(calc)]
         handlers = [
-            LockedHandler(h, locked)
+            LockedHandler(h, locked, lambda tag: classify(tag, task.protocol, calc) != "refused")
             for h in default_handlers(neb, self.config.vasp.get("walltime_seconds"), output)
         ]
         poll = float(self.config.vasp["polling_seconds"])
@@ -239,7 +257,7 @@ class VaspEngine(Engine):
             return
         incar = folder / "INCAR"
         present = incar_values(folder)
-        extra = [f"{k.upper()} = {v}" for k, v in tags.items() if k.upper() not in present]
+        extra = [f"{canonical(k)} = {v}" for k, v in tags.items() if canonical(k) not in present]
         if extra:
             text = incar.read_text(encoding="utf-8").rstrip("\n")
             write_atomic(
