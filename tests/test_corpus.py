@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent / "corpus"))
 from corpus import ENTRIES, Entry, cache_dir
 
 from cztflow.analysis import errors as errors_module
-from cztflow.analysis import read_electronic
+from cztflow.analysis import read_electronic, read_run
 from cztflow.analysis.electronic import band_gap
 from cztflow.analysis.errors import MalformedFileError, TruncatedFileError, VaspOutputError
 from cztflow.analysis.oszicar import read_oszicar
@@ -265,3 +265,18 @@ def test_damaged_copies_give_no_number(vasp_corpus, tmp_path, entry):
             continue
         assert not trusted and issues, (label, numbers)
         assert numbers["final_energy"] in truth, (label, numbers["final_energy"])
+
+
+def test_gw_run_has_eigenvalues_but_no_energy(vasp_corpus, tmp_path):
+    """No GW vasprun.xml is in the corpus (pymatgen's is not in a fetchable mirror): a real
+    static run relabelled ``ALGO = GW0`` checks the two paths. read_run refuses it for its true
+    cause; read_electronic still gives the eigenvalues, hence the gap."""
+    source = vasp_corpus / BY_NAME["custodian/indirect_gap_vasp522/vasprun.xml"].file
+    text = read_bytes(source).replace(b'name="ALGO"> Fast', b'name="ALGO"> GW0', 1)
+    path = tmp_path / "vasprun.xml"
+    path.write_bytes(text)
+    with pytest.raises(errors_module.NoEnergyError, match=r"no total energy in a GW run \(ALGO = GW0\)"):
+        read_run(path)
+    gw, dft = read_electronic(path), read_electronic(source)
+    assert gw.final_energy is None and gw.converged and "no total energy" in gw.issues[0]
+    assert np.array_equal(gw.eigenvalues, dft.eigenvalues) and gw.efermi == dft.efermi

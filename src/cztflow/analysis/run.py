@@ -23,7 +23,9 @@ class RunSummary:
         For example ``"5.4.4"``.
     final_energy
         Energy extrapolated to zero smearing, ``energy(sigma->0)``, of the last ionic step
-        (eV). This is the energy cztflow uses everywhere.
+        (eV). This is the energy cztflow uses everywhere. None only for the eigenvalues of a
+        GW/RPA run read with ``read_electronic`` (such a run has no total energy; ``read_run``
+        refuses it).
     free_energy
         The free energy ``TOTEN`` of the last ionic step (eV).
     energy_without_entropy
@@ -56,9 +58,9 @@ class RunSummary:
 
     path: Path
     vasp_version: str
-    final_energy: float
-    free_energy: float
-    energy_without_entropy: float
+    final_energy: float | None
+    free_energy: float | None
+    energy_without_entropy: float | None
     efermi: float | None
     ionic_steps: int
     electronic_steps: int

@@ -390,10 +390,13 @@ def _read(data, path: Path, *, electronic: bool, partial: bool) -> Vasprun:
     calc_end = data.rfind(b"</calculation>")
     calc_start = data.rfind(b"<calculation>", 0, calc_end)
     step = f"ionic step {complete_calcs}"
+    if _is_gw(data):
+        no_energy = NoEnergyError(path, f"no total energy in a GW run ({_gw_label(data)})")
+        if not electronic:
+            raise no_energy
+        return _gw_result(data, path, version, species, params, (calc_start, calc_end), no_energy.cause)
     ionic_span = _ionic_energy(data, calc_start, calc_end)
     if ionic_span is None:
-        if _count(data, b"<scstep>", calc_start, calc_end) == 0 and _is_gw(data):
-            raise NoEnergyError(path, f"no total energy in a GW run ({_gw_label(data)})")
         if data.find(b"</scstep>", calc_start, calc_end) < 0:
             raise UnfinishedRunError(path, f"{step} has no SCF iteration")
         raise MalformedFileError(path, f"{step} has no <energy> block after its SCF iterations")
@@ -479,6 +482,55 @@ def _read(data, path: Path, *, electronic: bool, partial: bool) -> Vasprun:
     if electronic:
         _read_electronic(data, result, ionic_span[1], calc_end, dos_span, path)
     return result
+
+
+def _gw_result(
+    data: bytes,
+    path: Path,
+    version: str,
+    species: list[str],
+    params: dict[str, Any],
+    calc: tuple[int, int],
+    cause: str,
+) -> Vasprun:
+    """A GW/RPA run: its eigenvalues (quasiparticle energies) and structure, no energy."""
+    struct = _span(data, b"structure", *calc, path) or _final_structure(data, path)
+    basis = _varray(data, b"basis", *struct, path)
+    frac = _varray(data, b"positions", *struct, path)
+    if basis is None or frac is None:
+        raise MalformedFileError(path, "GW run: no structure")
+    result = Vasprun(
+        path=path,
+        vasp_version=version,
+        final_energy=None,
+        free_energy=None,
+        energy_without_entropy=None,
+        efermi=None,
+        ionic_steps=0,
+        electronic_steps=0,
+        electronic_converged=True,
+        ionic_converged=True,
+        finished=True,
+        species=species,
+        lattice=basis,
+        positions=frac @ basis,
+        parameters=params,
+        issues=[cause],
+    )
+    dos_span = _last_dos(data, *calc, path)
+    if dos_span:
+        fermi = _EFERMI.search(data, dos_span[0], dos_span[1])
+        result.efermi = float(fermi.group(1)) if fermi else None
+    _read_electronic(data, result, calc[0], calc[1], dos_span, path)
+    return result
+
+
+def _final_structure(data: bytes, path: Path) -> tuple[int, int]:
+    at = data.rfind(b'<structure name="finalpos"')
+    span = _span(data, b"structure", at, len(data), path) if at >= 0 else None
+    if span is None:
+        raise MalformedFileError(path, "GW run: no final structure")
+    return span
 
 
 def _read_electronic(
