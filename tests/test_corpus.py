@@ -193,6 +193,17 @@ _LAST_VALUE = {
 }
 
 
+#: Further values each reader reports, damaged in turn: E-fermi, an eigenvalue, a DOS value.
+_OTHER_VALUES = {
+    "outcar": {"E-fermi": rb"E-fermi :\s*(\S+)"},
+    "vasprun": {
+        "E-fermi": rb'<i name="efermi">\s*(\S+)',
+        # The step's own <eigenvalues> (two spaces in), not those inside <projected>.
+        "an eigenvalue": rb"\n  <eigenvalues>\s*<array>[\s\S]*?<r>\s*(\S+)",
+    },
+}
+
+
 def _last_value(text: bytes, kind: str) -> tuple[int, int]:
     """Span of the last energy number (or the first grid value of a volumetric file)."""
     if kind == "volumetric":
@@ -222,8 +233,14 @@ def _damages(text: bytes, kind: str) -> list[tuple[str, bytes]]:
         if kind == "oszicar" and text[offset - 1 : offset] == b"\n":
             offset -= 2  # an OSZICAR cut at a line end is a shorter, valid OSZICAR
         cases.append((f"cut at {offset}", text[:offset]))
-    for label, junk in (("NaN", b"NaN"), ("overflow", b"*" * (end - start))):
-        cases.append((f"{label} in the last value", text[:start] + junk.rjust(end - start) + text[end:]))
+    spans = {"the last value": (start, end)}
+    for what, pattern in _OTHER_VALUES.get(kind, {}).items():
+        found = list(re.finditer(pattern, text))
+        if found:
+            spans[what] = found[-1].span(1)
+    for what, (a, b) in spans.items():
+        for label, junk in (("NaN", b"NaN"), ("overflow", b"*" * (b - a))):
+            cases.append((f"{label} in {what}", text[:a] + junk.rjust(b - a) + text[b:]))
     if kind == "vasprun":
         for tag in (b"</calculation>", b"</energy>", b"</scstep>", b"</eigenvalues>", b"</dos>", b"</set>"):
             at = text.rfind(tag)
@@ -280,3 +297,44 @@ def test_gw_run_has_eigenvalues_but_no_energy(vasp_corpus, tmp_path):
     gw, dft = read_electronic(path), read_electronic(source)
     assert gw.final_energy is None and gw.converged and "no total energy" in gw.issues[0]
     assert np.array_equal(gw.eigenvalues, dft.eigenvalues) and gw.efermi == dft.efermi
+
+
+def _shared_files() -> list[Path]:
+    """The shared folder's readable outputs (../shared/vasp-outputs), small enough to damage quickly."""
+    root = Path(__file__).resolve().parents[1].parent / "shared" / "vasp-outputs"
+    if not root.is_dir():
+        return []
+    refused = ("odd/unfinished_run_aiida/", "odd/relax_truncated", "NH3_inversion_vtst_vasp544/vasprun")
+    found = []
+    for path in sorted(root.rglob("*")):
+        name = path.relative_to(root).as_posix()
+        if not path.is_file() or any(r in name for r in refused) or path.stat().st_size > 3_000_000:
+            continue
+        if any(key in path.name for key in ("OUTCAR", "vasprun", "OSZICAR", "LOCPOT", "CHGCAR")):
+            found.append(path)
+    return found
+
+
+def _kind(path: Path) -> str:
+    for key, kind in (("OUTCAR", "outcar"), ("vasprun", "vasprun"), ("OSZICAR", "oszicar")):
+        if key in path.name:
+            return kind
+    return "volumetric"
+
+
+@pytest.mark.parametrize("source", _shared_files(), ids=lambda p: "/".join(p.parts[-3:]))
+def test_damaged_copies_of_shared_files_give_no_number(tmp_path, source):
+    """The same property over ../shared/vasp-outputs (skipped where that folder is absent)."""
+    kind = _kind(source)
+    text = read_bytes(source)
+    truth = _true_values(source, kind)
+    path = tmp_path / ("vasprun.xml" if kind == "vasprun" else source.name.split(".")[0])
+    for label, damaged in _damages(text, kind):
+        path.write_bytes(damaged)
+        try:
+            numbers, trusted, issues = _read(path, kind)
+        except VaspOutputError as exc:
+            assert str(path) in str(exc), (label, str(exc))
+            continue
+        assert not trusted and issues, (label, numbers)
+        assert numbers["final_energy"] in truth, (label, numbers["final_energy"])

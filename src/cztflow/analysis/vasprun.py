@@ -123,6 +123,19 @@ def _numbers(data: bytes, start: int, end: int, path: Path, what: str) -> np.nda
     return np.concatenate(parts) if parts else np.empty(0)
 
 
+def _finite(raw: bytes, path: Path, what: str) -> float:
+    """One number of an ``<i>`` item; an overflow, NaN or text is refused, naming the item."""
+    if b"*" in raw:
+        raise OverflowFieldError(path, f"{what}: a field overflowed ({raw.decode(errors='replace')})")
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not np.isfinite(value):
+        raise MalformedFileError(path, f"{what}: {raw.decode(errors='replace')!r} is not a finite number")
+    return value
+
+
 def _count(data, sub: bytes, start: int, end: int) -> int:
     """``bytes.count`` that also works on a memory map."""
     return data[start:end].count(sub)
@@ -478,7 +491,7 @@ def _read(data, path: Path, *, electronic: bool, partial: bool) -> Vasprun:
     if dos_span:
         fermi = _EFERMI.search(data, dos_span[0], dos_span[1])
         if fermi:
-            result.efermi = float(fermi.group(1))
+            result.efermi = _finite(fermi.group(1), path, "E-fermi of the DOS")
     if electronic:
         _read_electronic(data, result, ionic_span[1], calc_end, dos_span, path)
     return result
@@ -520,7 +533,7 @@ def _gw_result(
     dos_span = _last_dos(data, *calc, path)
     if dos_span:
         fermi = _EFERMI.search(data, dos_span[0], dos_span[1])
-        result.efermi = float(fermi.group(1)) if fermi else None
+        result.efermi = _finite(fermi.group(1), path, "E-fermi of the DOS") if fermi else None
     _read_electronic(data, result, calc[0], calc[1], dos_span, path)
     return result
 

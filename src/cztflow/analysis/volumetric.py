@@ -134,6 +134,9 @@ def _general_block(buf: np.ndarray, offset: int, size: int, path: Path, which: i
         out[filled : filled + values.size] = values
         filled += values.size
         pos += len(text)
+    if pos >= buf.size and buf[-1] != 10:
+        # VASP ends every line; a last value without one may have lost digits (E+03 -> E+0).
+        raise TruncatedFileError(path, f"grid block {which}: the file ends inside its last value")
     return out, pos
 
 
