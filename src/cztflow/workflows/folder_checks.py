@@ -282,8 +282,10 @@ class Checker:
             height = abs(float(np.linalg.det(pos.matrix))) / float(np.linalg.norm(np.cross(*pos.matrix[:2])))
             if abs(delta) * height > DIPOL_TOLERANCE:
                 self.add("INCAR", "dipole", "DIPOL", f"z ≈ {centre:.3f} (slab centre of mass)", dipol[2])
-        elif t.get("LDIPOL"):
-            self.add("INCAR", "dipole", "LDIPOL", f"absent on a {kind} cell", t["LDIPOL"])
+        else:  # IDIPOL alone corrects the energy (and DIPOL places it): none of them off a slab
+            for tag in ("LDIPOL", "IDIPOL", "DIPOL"):
+                if t.get(tag) is not None and t.get(tag) is not False:
+                    self.add("INCAR", "dipole", tag, f"absent on a {kind} cell", t[tag])
 
     # ---- KPOINTS --------------------------------------------------------------------------------
     def kpoints(self, kind: str, pos: PoscarFile) -> None:
@@ -443,6 +445,14 @@ class Checker:
             )
 
 
+def _is_element(symbol: str) -> bool:
+    try:
+        geometry.covalent_radius(symbol)
+    except (ValueError, KeyError):
+        return False
+    return True
+
+
 def check_folder(
     inputs: FolderInputs,
     calc: str,
@@ -458,6 +468,11 @@ def check_folder(
         c.locked()
     pos = c.first
     if pos is None:
+        return c.problems
+    unknown = [(name, s) for name, p in inputs.poscars.items() for s in p.species if not _is_element(s)]
+    if unknown:  # masses, radii and moments need elements: report and stop here
+        for name, sym in unknown:
+            c.add(name, "species", sym, "an element symbol", sym)
         return c.problems
     kind, gaps = _geometry(pos, protocol)
     if inputs.incar is not None:

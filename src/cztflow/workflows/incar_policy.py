@@ -65,7 +65,7 @@ FFT_GRID = ("NGX", "NGY", "NGZ", "NGXF", "NGYF", "NGZF")
 
 #: Free tags and why each leaves the result alone.
 FREE_TAGS: dict[str, str] = {
-    "SYSTEM": "a title",
+    "SYSTEM": "a title for the run, printed in the outputs",
     "NCORE": "parallelisation over bands/plane waves: speed only",
     "NPAR": "parallelisation over bands (older name of the same split as NCORE): speed only",
     "KPAR": "parallelisation over k-points: speed only",
@@ -108,11 +108,11 @@ FREE_TAGS: dict[str, str] = {
     "ICHARG": "how the starting density is made: convergence path only (see FREE_VALUES; 11 for bands/DOS)",
 }
 
-#: Values of free tags that would change the physics, as the first letters VASP reads
-#: (ALGO) or exact values (ICHARG); any value outside the set is refused.
+#: The values of free tags that leave the physics alone (ALGO by its whole name or its
+#: one-letter form, ICHARG by number); any other value is refused.
 FREE_VALUES: dict[str, tuple[frozenset[Any], str]] = {
     "ALGO": (
-        frozenset({"n", "f", "v", "a", "d", "c"}),
+        frozenset({"normal", "fast", "veryfast", "all", "damped", "conjugate", "n", "f", "v", "a", "d", "c"}),
         "Normal, Fast, VeryFast, All, Damped or Conjugate (other ALGOs run GW, RPA, exact "
         "exchange or no electronic update at all)",
     ),
@@ -173,8 +173,8 @@ def free_tag_problem(tag: str, value: Any) -> str | None:
     if name in FREE_VALUES:
         allowed, words = FREE_VALUES[name]
         value_key = normalise(name, value)
-        if name == "ALGO":
-            value_key = str(value).strip().lower()[:1]
+        if name == "ALGO":  # whole names: "None" and "Normal" share a first letter
+            value_key = str(value).strip().strip(".").lower()
         if value_key not in allowed:
             return f"{name} = {value} changes the physics; free values are {words}"
     return None
