@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from cztflow.atomic_files import remove_stale_temps, replacing
 from cztflow.report.collect import Fig1Data
 from cztflow.report.materials import LABELS
 
@@ -153,16 +154,22 @@ def draw_fig1(data: Fig1Data) -> Any:
 
 
 def write_figure(data: Fig1Data, outdir: str | Path) -> list[Path]:
-    """Write ``fig1.png`` and ``fig1.pdf`` into ``outdir``; return the paths."""
+    """Write ``fig1.png`` and ``fig1.pdf`` into ``outdir``; return the paths.
+
+    Each file is drawn into a temporary file and renamed (:mod:`cztflow.atomic_files`): a
+    kill leaves the previous figure whole, never a truncated one.
+    """
     import matplotlib.pyplot as plt
 
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    fig = draw_fig1(data)
     paths = [outdir / "fig1.png", outdir / "fig1.pdf"]
+    remove_stale_temps(outdir, [p.name for p in paths])
+    fig = draw_fig1(data)
     try:
         for path in paths:
-            fig.savefig(path, dpi=150)
+            with replacing(path) as tmp:
+                fig.savefig(tmp, dpi=150, format=path.suffix[1:])
     finally:
         plt.close(fig)
     return paths

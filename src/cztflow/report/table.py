@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from cztflow.atomic_files import remove_stale_temps, write_text_atomic
 from cztflow.report.collect import Fig1Data, Row
 
 __all__ = ["COLUMNS", "DISCUSSION", "to_csv", "to_json", "to_markdown", "write_tables"]
@@ -123,15 +124,17 @@ def to_json(data: Fig1Data) -> str:
 
 
 def write_tables(data: Fig1Data, outdir: str | Path) -> list[Path]:
-    """Write ``fig1.md``, ``fig1.csv`` and ``fig1.json`` into ``outdir``; return the paths."""
+    """Write ``fig1.md``, ``fig1.csv`` and ``fig1.json`` into ``outdir``; return the paths.
+
+    Each file is written whole or not at all (:mod:`cztflow.atomic_files`): a kill leaves
+    the previous report's file, and temporaries of killed writers are removed.
+    """
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     files = {"fig1.md": to_markdown(data), "fig1.csv": to_csv(data.rows), "fig1.json": to_json(data)}
+    remove_stale_temps(outdir, files)
     paths = []
     for name, text in files.items():
-        path = outdir / name
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-        paths.append(path)
+        write_text_atomic(outdir / name, text)
+        paths.append(outdir / name)
     return paths

@@ -3,14 +3,13 @@
 Outputs follow what :mod:`cztflow.analysis` reads: ``cztflow-result.json`` (the run's
 numbers, schema ``cztflow-result/1``), a CONTCAR in the input POSCAR's species order with
 its selective dynamics, and volumetric data (LOCPOT, CHGCAR) in VASP's layout.  Every
-file is written to a temporary name and renamed, so an interrupted run never leaves a
-half-written result that looks finished.
+file is written to a temporary name unique to the process and renamed, so an interrupted run
+never leaves a half-written result that looks finished.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import numpy as np
 from ase import Atoms
 from ase.constraints import FixAtoms, FixScaled
 
+from cztflow.atomic_files import write_text_atomic
 from cztflow.result_format import RESULT_FILE, RESULT_FORMAT
 from cztflow.workflows.engines.base import EngineError
 from cztflow.workflows.vaspfiles import PoscarFile, read_incar, read_kpoints, read_poscar
@@ -36,10 +36,12 @@ __all__ = [
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    """Write ``text`` to ``path`` through a temporary file and a rename.
+
+    The temporary name is unique to the process (:func:`cztflow.atomic_files.temp_path`), so
+    two processes writing one file never write into each other's temporary.
+    """
+    write_text_atomic(path, text)
 
 
 def incar_values(folder: Path) -> dict[str, Any]:
