@@ -457,3 +457,24 @@ def test_md_oszicar_lines_are_ionic_steps(tmp_path):
     assert osz.electronic_steps == [18, 9] and not osz.incomplete_step
     cut = write(tmp_path / "cut" / "OSZICAR", path.read_text()[:-40])  # inside the last line
     assert read_oszicar(cut).final_energies.tolist() == [-338.80148] and read_oszicar(cut).incomplete_step
+
+
+def test_numpy_e18_path_is_bit_identical_to_float(vasp_outputs, tmp_path):
+    """Grids below the numba threshold are converted column-wise by NumPy (analysis.e18)."""
+    from cztflow.analysis import e18
+    from cztflow.analysis.textfile import read_bytes
+
+    path = vasp_outputs / "workfunction/SnO2_slab_LOCPOT_macrodensity/LOCPOT.gz"
+    raw = read_bytes(path)
+    start = raw.index(b"18   28  224\n") + len(b"18   28  224\n")
+    expected = np.array([float(t) for t in raw[start:].split()[: 18 * 28 * 224]])
+    out = np.empty(expected.size)
+    assert e18.parse_e18(np.frombuffer(raw, dtype=np.uint8), start, expected.size, out) is not None
+    assert np.array_equal(out, expected)
+    assert np.array_equal(read_volumetric(path).data.transpose().ravel(), expected)
+    # Exponents beyond ±22 (tiny CHGCAR values) are converted one by one, still exactly.
+    grid = np.full((4, 4, 4), 1.5)
+    grid[1, 2, 3], grid[0, 0, 1] = 1.2345678901e-99, -9.8765432109e40
+    text = volumetric_text({"K": 1}, np.eye(3) * 4, np.zeros((1, 3)), grid)
+    data = read_volumetric(write(tmp_path / "CHGCAR", text)).data
+    assert data[1, 2, 3] == float("0.12345678901E-98") and data[0, 0, 1] == float("-.98765432109E+41")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cztflow.analysis.e18 import parse_e18
 from cztflow.analysis.errors import (
     MalformedFileError,
     OverflowFieldError,
@@ -32,7 +33,7 @@ def _compiled():
     """The compiled fast path (imported on first use: numba costs ~0.2 s to load), or None."""
     try:
         from cztflow.analysis import fastgrid
-    except ImportError:  # pragma: no cover - numba is a dependency
+    except ImportError:  # numba absent: the NumPy path serves every size
         return None
     return fastgrid
 
@@ -41,7 +42,10 @@ __all__ = ["VolumetricData", "planar_average", "read_planar_average", "read_volu
 
 _SLICE = 16 << 20
 _HEAD = 4 << 20  # the structure header of even a 10 000-atom cell fits
-_FAST_MIN = 2_000_000  # below this many values (36 MB) loading the compiled path costs more than it saves
+#: Grids of at least this many values (a 360 MB file) take numba's compiled path when numba is
+#: installed. Below it, importing numba and loading its cached code (about 1.2 s on first
+#: use) costs more than the NumPy column-wise path (:mod:`.e18`, about 75 ns a value) loses.
+_FAST_MIN = 20_000_000
 
 
 @dataclass
@@ -141,13 +145,16 @@ def _general_block(buf: np.ndarray, offset: int, size: int, path: Path, which: i
 
 
 def _block(buf: np.ndarray, offset: int, size: int, path: Path, which: int) -> tuple[np.ndarray, int]:
-    """One grid block: the compiled fixed-width path when the layout allows, else the general one."""
+    """One grid block: VASP's E18.11 layout converted column-wise by NumPy (or, on grids of
+    :data:`_FAST_MIN` values and more when numba is installed, by compiled code), any other
+    layout or a damaged block by the general parser."""
+    out = np.empty(size)
     fast = _compiled() if size >= _FAST_MIN else None
-    if fast is not None:
-        out = np.empty(size)
-        end = fast.parse_fixed(buf, offset, size, out)
-        if end is not None:
-            return out, end
+    end = fast.parse_fixed(buf, offset, size, out) if fast is not None else None
+    if end is None:
+        end = parse_e18(buf, offset, size, out)
+    if end is not None:
+        return out, end
     return _general_block(buf, offset, size, path, which)
 
 
@@ -277,8 +284,9 @@ def read_volumetric(path: str | Path, *, max_blocks: int = 4) -> VolumetricData:
 def read_planar_average(path: str | Path) -> tuple[VolumetricData, np.ndarray]:
     """The structure of a volumetric file and the planar average of its first block along c.
 
-    For a fixed-width file the planes are summed while the text is converted, without
-    building the grid (``blocks`` is then empty); otherwise the grid is read and averaged.
+    The first block is converted once from the file's bytes and averaged plane by plane
+    (on large grids with numba, summed while converted); ``blocks`` of the returned data is
+    empty.
 
     Raises
     ------
@@ -289,16 +297,18 @@ def read_planar_average(path: str | Path) -> tuple[VolumetricData, np.ndarray]:
     buf, resources = _open_buffer(path)
     try:
         lattice, species, frac, grid, offset = _header(buf, path)
-        fast = _compiled() if grid[0] * grid[1] * grid[2] >= _FAST_MIN else None
-        means = fast.plane_means_fixed(buf, offset, grid[0] * grid[1], grid[2]) if fast else None
+        per_plane = grid[0] * grid[1]
+        fast = _compiled() if per_plane * grid[2] >= _FAST_MIN else None
+        means = fast.plane_means_fixed(buf, offset, per_plane, grid[2]) if fast else None
+        if means is None:  # read the block once, from the same decompressed bytes
+            values, _ = _block(buf, offset, per_plane * grid[2], path, 1)
+            _check_finite(values, path, 1)
+            means = values.reshape(grid[2], per_plane).mean(axis=1)
     finally:
         _release(buf, resources)
         del buf
-    if means is not None:
-        _check_finite(means, path, 1)
-        return VolumetricData(path, lattice, species, frac, grid, []), means
-    data = read_volumetric(path, max_blocks=1)
-    return data, planar_average(data.data)
+    _check_finite(means, path, 1)
+    return VolumetricData(path, lattice, species, frac, grid, []), means
 
 
 def planar_average(data: np.ndarray, axis: int = 2) -> np.ndarray:
