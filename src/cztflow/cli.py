@@ -223,6 +223,38 @@ campaign_app = typer.Typer(help="Write a campaign's VASP input folders from a sp
 app.add_typer(campaign_app, name="campaign")
 
 
+def _warn_potcars_in_git(output: Path, candidates: list[Path]) -> None:
+    """Warn when licensed POTCARs were written inside a git work tree (and say if git ignores them)."""
+    import subprocess
+
+    written = [p for p in candidates if p.is_file()]
+    if not written:
+        return
+    try:
+        top = subprocess.run(
+            ["git", "-C", str(output), "rev-parse", "--show-toplevel"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError:  # no git on this machine
+        return
+    if top.returncode != 0:
+        return
+    ignored = (
+        subprocess.run(
+            ["git", "-C", str(output), "check-ignore", "-q", str(written[0].resolve())], check=False
+        ).returncode
+        == 0
+    )
+    state = "git ignores them here" if ignored else "they are NOT ignored: add 'POTCAR' to .gitignore"
+    typer.echo(
+        f"warning: {len(written)} POTCAR file(s) written inside the git work tree {top.stdout.strip()}; "
+        f"POTCARs are licensed and must not be committed ({state})",
+        err=True,
+    )
+
+
 @campaign_app.command("write")
 def campaign_write(
     spec: Annotated[Path, typer.Argument(help="Campaign spec, e.g. workflows/fig1.yaml.")],
@@ -262,6 +294,7 @@ def campaign_write(
         f"{len(report.unchanged)} unchanged, {len(report.updated)} updated, "
         f"{len(report.kept)} kept (outputs present)"
     )
+    _warn_potcars_in_git(output, [output / n / "POTCAR" for n in campaign.nodes])
     for node, files in report.updated.items():
         typer.echo(f"  updated {node}: {', '.join(files)}")
     for node, files in report.kept.items():

@@ -19,7 +19,9 @@ from typing import Any
 import yaml
 from pymatgen.core import Structure
 
+from cztflow.protocol import default_protocol
 from cztflow.structures.adsorption import add_k, blocks_only, intercalate_k, k_sites, lower_part
+from cztflow.structures.builder_args import check_builder_args
 from cztflow.structures.bulk import cote2_bulk, cote2_marcasite_bulk, k_atom, k_bcc, znte_bulk
 from cztflow.structures.heterostructures import cote2_znte_interface, mxene_stack
 from cztflow.structures.io import index_entry, write_structure
@@ -120,6 +122,8 @@ def build_system(name: str, overrides: dict[str, Any] | None = None) -> Built:
             f"{name}: builder {builder} takes no argument {', '.join(unknown)}; "
             f"it takes {', '.join(accepted)}"
         )
+    threshold = float(default_protocol().decision("geometry_detection").value["vacuum_gap"])
+    check_builder_args(func, args, f"{name}: builder {builder}", min_vacuum=threshold)
     return Built(name, kind, builder, args, func(**args))
 
 

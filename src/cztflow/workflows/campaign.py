@@ -36,6 +36,7 @@ from cztflow.workflows.inputsets import (
 )
 from cztflow.workflows.lock import Deviation, parse_deviations
 from cztflow.workflows.neb_inputs import CINEBSet
+from cztflow.workflows.node_paths import unsafe_node_id
 from cztflow.workflows.vaspfiles import incar_tag_types
 
 __all__ = ["KINDS", "Campaign", "Node", "load_campaign"]
@@ -220,6 +221,9 @@ class _Builder:
     ) -> Node:
         if node_id in self.nodes:
             raise ValueError(f"{self.source}: node {node_id} is listed twice")
+        problem = unsafe_node_id(node_id)
+        if problem:
+            raise ValueError(f"{self.source}: system {system!r} gives node {node_id!r}: {problem}")
         for dep in deps or []:
             if dep not in self.nodes:
                 raise ValueError(f"{self.source}: {node_id} needs {dep}, which the spec does not include")
@@ -368,6 +372,49 @@ class _Builder:
             )
 
 
+#: The YAML shape of each top-level spec key: (check, words for the message).
+_SHAPES: dict[str, tuple[Any, str]] = {
+    "name": (lambda v: isinstance(v, str), "a string"),
+    "protocol": (lambda v: v is None or isinstance(v, str), "'default' or a protocol file next to the spec"),
+    "deviations": (lambda v: v is None or isinstance(v, list), "a list of {tag, value, reason, nodes}"),
+    "incar": (lambda v: v is None or isinstance(v, list), "a list of {nodes, tags}"),
+    "systems": (lambda v: v is None or isinstance(v, Mapping), "a mapping of name to {builder, args}"),
+    "engine_options": (lambda v: v is None or isinstance(v, Mapping), "a mapping of gpaw/mlip settings"),
+    "chgdiff": (
+        lambda v: (
+            v is None
+            or (
+                isinstance(v, Mapping)
+                and all(isinstance(p, list) and all(isinstance(x, str) for x in p) for p in v.values())
+            )
+        ),
+        "a mapping of system to its blocks, e.g. {cote2-znte: [cote2, znte]}",
+    ),
+}
+for _key in ("relax", "static", "workfunction", "electronic"):
+    _SHAPES[_key] = (
+        lambda v: v is None or (isinstance(v, list) and all(isinstance(x, str) for x in v)),
+        "a list of system names",
+    )
+for _key in ("adsorption", "migration"):
+    _SHAPES[_key] = (
+        lambda v: (
+            v is None
+            or (isinstance(v, list) and all(isinstance(x, str) for x in v))
+            or (isinstance(v, Mapping) and all(o is None or isinstance(o, Mapping) for o in v.values()))
+        ),
+        "a list of system names, or a mapping of system name to its options",
+    )
+
+
+def _check_shapes(spec: Mapping[str, Any], source: str) -> None:
+    """Refuse a top-level key of the wrong YAML shape, naming the file and the key."""
+    for key, value in spec.items():
+        check, words = _SHAPES.get(key, (lambda v: True, ""))
+        if not check(value):
+            raise ValueError(f"{source}: {key}: expected {words}, found {value!r}")
+
+
 def load_campaign(path: str | Path) -> Campaign:
     """Read a campaign spec and build its nodes (and the structures it names).
 
@@ -391,11 +438,17 @@ def load_campaign(path: str | Path) -> Campaign:
     if unknown:
         raise ValueError(f"{path}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(_KEYS))}")
     source = str(path)
+    _check_shapes(spec, source)
     proto_ref = spec.get("protocol", "default")
     if proto_ref in (None, "default"):
         protocol = default_protocol()
+    elif not (path.parent / proto_ref).is_file():
+        raise ValueError(f"{source}: protocol: {proto_ref}: no such protocol file next to the spec")
     else:
-        protocol = load_protocol(path.parent / proto_ref)
+        try:
+            protocol = load_protocol(path.parent / proto_ref)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{source}: protocol: {proto_ref}: {exc}") from None
     deviable = deviable_tags(protocol, incar_tag_types())
     deviations = parse_deviations(spec.get("deviations"), source, deviable)
     check_deviation_values(deviations, source)

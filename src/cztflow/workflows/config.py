@@ -140,6 +140,10 @@ def load_config(path: str | Path | None = None, campaign: str | Path | None = No
         if unknown:
             known = ", ".join(_DEFAULTS[section])
             raise ConfigError(f"{candidate}: unknown key(s) {section}.{', '.join(unknown)}; known: {known}")
+        for key, value in values.items():
+            problem = _type_problem(section, key, value)
+            if problem:
+                raise ConfigError(f"{candidate}: {section}.{key} = {value!r}: {problem}")
         getattr(config, section).update(values)
     _check_machine_incar(config.vasp.get("incar"), candidate)
     return config
@@ -187,8 +191,26 @@ def parse_engine_options(raw: Any, source: str) -> dict[str, dict[str, Any]]:
             raise ValueError(
                 f"{source}: unknown key(s) engine_options.{section}.{', '.join(unknown)}; known: {known}"
             )
+        for key, value in values.items():
+            problem = _type_problem(section, key, value)
+            if problem:
+                raise ValueError(f"{source}: engine_options.{section}.{key} = {value!r}: {problem}")
         out[section] = dict(values)
     return out
+
+
+def _type_problem(section: str, key: str, value: Any) -> str | None:
+    """Why ``value`` cannot be ``section.key`` (its default's type sets the expected one)."""
+    default = _DEFAULTS[section].get(key)
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else "expected true or false"
+    if isinstance(default, int | float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return "expected a number"
+        return None if value > 0 else "must be positive"
+    if isinstance(default, str):
+        return None if isinstance(value, str) else "expected a string"
+    return None
 
 
 def with_engine_options(config: RunConfig, options: dict[str, dict[str, Any]]) -> RunConfig:

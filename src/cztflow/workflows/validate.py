@@ -18,6 +18,7 @@ from typing import Any
 from cztflow.protocol import Protocol, default_protocol
 from cztflow.workflows.folder_checks import check_folder, infer_calc, load_folder
 from cztflow.workflows.lock import Deviation, parse_deviations
+from cztflow.workflows.node_paths import unsafe_node_id
 
 __all__ = ["Finding", "validate"]
 
@@ -112,6 +113,11 @@ def validate(path: str | Path, protocol: Protocol | None = None) -> list[Finding
     loaded = {}
     for folder in folders:
         rel = folder.relative_to(root).as_posix() if folder != root else "."
+        if campaign and (unsafe_node_id(rel) or not folder.resolve().is_relative_to(root.resolve())):
+            findings.append(
+                Finding(rel, "campaign.json", "campaign", "folder", "a folder inside the campaign", rel)
+            )
+            continue
         if not folder.is_dir():
             findings.append(
                 Finding(rel, "(folder)", "campaign", "folder", "present (listed in campaign.json)", "missing")

@@ -17,6 +17,7 @@ from typing import Any
 
 from cztflow import __version__
 from cztflow.workflows.campaign import Campaign, Node
+from cztflow.workflows.node_paths import unsafe_node_id
 
 __all__ = ["OUTPUT_FILES", "WriteReport", "has_outputs", "write_campaign"]
 
@@ -131,9 +132,12 @@ def write_campaign(
     outdir.mkdir(parents=True, exist_ok=True)
     report = WriteReport()
     records = []
+    root = outdir.resolve()
     for node in campaign.nodes.values():
-        files = node.input_set.files(potcar_spec=potcar_spec)
         folder = outdir / node.id
+        if not folder.resolve().is_relative_to(root) or unsafe_node_id(node.id):
+            raise ValueError(f"{campaign.spec_file}: node {node.id!r} would be written outside {outdir}")
+        files = node.input_set.files(potcar_spec=potcar_spec)
         changed = [
             name
             for name, text in files.items()
