@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -25,20 +25,44 @@ def packaged_spec(quick: bool = False) -> Path:
     return Path(str(resources.files("cztflow") / "data" / "campaigns" / name))
 
 
+def _refuse_unwritable(outdir: Path) -> None:
+    """Stop (exit 2, one line) before any work if the report cannot be written into ``outdir``."""
+    from cztflow.atomic_files import writable_problem
+
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _fail(OSError(f"{outdir}: cannot create the report folder ({exc.strerror or exc})"))
+    problem = writable_problem(outdir)
+    if problem:
+        _fail(OSError(f"{outdir}: not writable ({problem}); the report (fig1.md, .csv, …) goes there"))
+
+
+def _write_report(data: Any, outdir: Path) -> list[Path]:
+    """Write the tables and the figure, each file whole or not at all."""
+    from cztflow.report.figure import write_figure
+    from cztflow.report.table import write_tables
+
+    try:
+        return write_tables(data, outdir) + write_figure(data, outdir)
+    except OSError as exc:
+        _fail(OSError(f"{outdir}: cannot write the report ({exc.strerror or exc}); earlier files are kept"))
+    return []
+
+
 def _report(root: Path, outdir: Path) -> int:
     """Collect, write the tables and the figure; return how many quantities are missing."""
     from rich.console import Console
     from rich.table import Table
 
     from cztflow.report import collect_fig1
-    from cztflow.report.figure import write_figure
-    from cztflow.report.table import write_tables
 
+    _refuse_unwritable(outdir)
     try:
         data = collect_fig1(root)
     except (FileNotFoundError, ValueError) as exc:
         _fail(exc)
-    paths = write_tables(data, outdir) + write_figure(data, outdir)
+    paths = _write_report(data, outdir)
     table = Table(title=f"Fig. 1 — {data.campaign}")
     for column in ("quantity", "material", "computed", "paper", "difference"):
         table.add_column(column, justify="left" if column in ("quantity", "material") else "right")
@@ -100,6 +124,7 @@ def fig1(
 
     spec = spec or packaged_spec(quick)
     root = campaign or out / "campaign"
+    _refuse_unwritable(out)  # before hours of running, not after
     try:
         engines = parse_engine_choices(engine or [])
         settings = load_config(config, campaign=root)
@@ -120,4 +145,4 @@ def fig1(
     typer.echo(f"validated {root}: follows the protocol and its {len(loaded.deviations)} declared deviations")
     report = run_with_progress(root, engines, settings, prerelax=prerelax, jobs=jobs)
     missing = _report(root, out)
-    raise typer.Exit(code=1 if (missing or report.failed or report.blocked) else 0)
+    raise typer.Exit(code=1 if (missing or report.failed or report.blocked or report.busy) else 0)

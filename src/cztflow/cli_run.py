@@ -68,7 +68,7 @@ def run(
     report = run_with_progress(
         directory, engines, settings, prerelax=prerelax, db=db, only=selected, jobs=jobs
     )
-    if report.failed or report.blocked:
+    if report.failed or report.blocked or report.busy:
         raise typer.Exit(code=1)
 
 
@@ -93,11 +93,12 @@ def run_with_progress(
     from cztflow.workflows.config import ConfigError
     from cztflow.workflows.engines.base import EngineError
     from cztflow.workflows.plan import engine_for_nodes, node_cost, read_campaign
-    from cztflow.workflows.runner import run_campaign
+    from cztflow.workflows.runner import refuse_unrunnable, run_campaign
 
     try:
         nodes = [n for n in read_campaign(directory)["nodes"] if only is None or only(n)]
         chosen = engine_for_nodes(nodes, engines)
+        refuse_unrunnable(directory, nodes, db)  # before the progress bar: one line, nothing else
     except (EngineError, ConfigError) as exc:
         _fail(exc)
     cost = {n["id"]: node_cost(n, chosen[n["id"]]) for n in nodes}
@@ -124,8 +125,9 @@ def run_with_progress(
             if outcome == "started":
                 return
             bar.update(job, advance=cost.get(node["id"], 0.0), done=bar.tasks[0].fields["done"] + 1)
-            if outcome == "failed":
-                console.print(f"[red]failed[/red] {node['id']}")
+            if outcome in ("failed", "busy"):
+                colour = "red" if outcome == "failed" else "yellow"
+                console.print(f"[{colour}]{outcome}[/{colour}] {node['id']}")
 
         try:
             report = run_campaign(
@@ -143,12 +145,17 @@ def run_with_progress(
         except KeyboardInterrupt:
             console.print("interrupted: finished nodes are kept; run the same command again to resume")
             raise typer.Exit(code=130) from None
+    busy = f", {len(report.busy)} busy in another run" if report.busy else ""
     typer.echo(
         f"{len(report.finished)} finished, {len(report.skipped)} already done, {len(report.failed)} failed, "
-        f"{len(report.blocked)} blocked; results in {report.database}"
+        f"{len(report.blocked)} blocked{busy}; results in {report.database}"
     )
+    for note in report.notes:
+        typer.secho(f"note: {note}", fg=typer.colors.YELLOW, err=True)
     for node_id, reason in report.failed.items():
         typer.secho(f"failed {node_id}: {reason}", fg=typer.colors.RED, err=True)
+    for node_id, reason in report.busy.items():
+        typer.secho(f"busy {node_id}: {reason}", fg=typer.colors.YELLOW, err=True)
     return report
 
 

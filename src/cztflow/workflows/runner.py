@@ -8,22 +8,26 @@ campaign runs (this runner, FireWorks, by hand):
   moves that attempt's outputs into ``attempts/NN/`` (nothing is deleted), restores the
   inputs from ``.cztflow-inputs/`` and starts again; the open engines (CHGNet, SevenNet,
   GPAW) continue a relaxation or a band from the last complete step of the archived
-  trajectory.  While the process named in the marker is still alive on this host, another
-  run refuses the node instead (two runs of one campaign would otherwise write into the
-  same folder).
+  trajectory.
 * ``cztflow-run.json`` with ``status: failed``: the engine raised; the reason is recorded
   and the next run retries the same way.
 
-Every finished node is also written, once, to an ASE database (SQLite in the campaign
-folder by default, or any URL ``ase.db.connect`` accepts, PostgreSQL included).
+A run claims a node before touching its folder (:mod:`cztflow.workflows.node_files`): an
+exclusive lock that the kernel drops when the process dies.  Two runs of one campaign
+released together never run the same node; the one that finds it claimed reports it as
+*busy* and leaves the folder alone.
+
+Every finished node has one row in an ASE database (SQLite in the campaign folder by
+default, or any URL ``ase.db.connect`` accepts, PostgreSQL included), which each run first
+brings in step with the folders (:mod:`cztflow.workflows.results_db`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
-import socket
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -33,71 +37,71 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from cztflow.atomic_files import writable_problem
 from cztflow.protocol import Protocol, default_protocol
 from cztflow.workflows.config import RunConfig
 from cztflow.workflows.engines.base import Engine, EngineError, NodeTask, make_engine
 from cztflow.workflows.engines.folder_io import write_atomic
+from cztflow.workflows.node_files import (
+    LOCK,
+    MARKER,
+    RUNNING,
+    NodeBusy,
+    busy,
+    claim_node,
+    live_owner,
+    mark_running,
+    node_state,
+    read_marker,
+)
 from cztflow.workflows.plan import engine_for_nodes, node_cost, read_campaign
+from cztflow.workflows.results_db import (
+    DB_NAME,
+    open_database,
+    open_results,
+    record_node,
+    sqlite_file,
+    sync_database,
+)
 from cztflow.workflows.scheduler import critical_path, submitter
 from cztflow.workflows.seeding import apply_seed, replace_geometry
 
-__all__ = ["MARKER", "RUNNING", "RunReport", "node_state", "run_campaign", "run_node"]
+__all__ = [
+    "MARKER",
+    "RUNNING",
+    "NodeBusy",
+    "RunReport",
+    "node_state",
+    "open_database",
+    "refuse_unrunnable",
+    "run_campaign",
+    "run_node",
+    "run_node_outcome",
+]
 
-MARKER = "cztflow-run.json"
-RUNNING = ".cztflow-running"
 INPUTS = ".cztflow-inputs"
-DB_NAME = "results.db"
 _DFT = ("vasp", "gpaw")
 
 
 @dataclass
 class RunReport:
-    """What :func:`run_campaign` did: node ids by outcome, and failure reasons."""
+    """What :func:`run_campaign` did: node ids by outcome, failure reasons and notes.
+
+    ``busy`` maps the nodes another live run held to its description; ``notes`` says what
+    was repaired (a broken database rebuilt) or could not be recorded.
+    """
 
     finished: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     blocked: list[str] = field(default_factory=list)
+    busy: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
     database: str = ""
 
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def _live_owner(folder: Path) -> str | None:
-    """Who is running ``folder`` now: the marker's process, if it is alive on this host.
-
-    A marker written on another host (a shared cluster file system) or by a process that is
-    gone, or one that cannot be read, names no owner: the attempt counts as interrupted.
-    """
-    try:
-        owner = json.loads((folder / RUNNING).read_text(encoding="utf-8"))
-        pid = int(owner["pid"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if owner.get("host") != socket.gethostname() or pid == os.getpid():
-        return None
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return None  # gone (a reused pid of another program is no Python process, below)
-    if b"python" not in cmdline and b"cztflow" not in cmdline:
-        return None
-    return f"process {pid} on {owner['host']} (started {owner.get('started', '?')})"
-
-
-def node_state(folder: Path) -> str:
-    """``finished``, ``failed``, ``interrupted`` or ``pending``, from the folder's marker files."""
-    marker = folder / MARKER
-    if marker.is_file():
-        try:
-            return str(json.loads(marker.read_text(encoding="utf-8")).get("status", "failed"))
-        except json.JSONDecodeError:
-            return "interrupted"
-    if (folder / RUNNING).exists():
-        return "interrupted"
-    return "pending"
 
 
 def campaign_protocol(doc: dict[str, Any], root: Path) -> Protocol:
@@ -117,23 +121,25 @@ def _inputs_of(node: dict[str, Any]) -> list[str]:
 
 
 def _snapshot_inputs(folder: Path, node: dict[str, Any]) -> None:
+    """Copy the node's inputs into ``.cztflow-inputs/`` once (through a temporary folder)."""
     keep = folder / INPUTS
+    for stale in folder.glob(f"{INPUTS}.*"):  # left by a killed run; we hold the claim
+        shutil.rmtree(stale, ignore_errors=True)
     if keep.exists():
         return
-    tmp = folder / f"{INPUTS}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = folder / f"{INPUTS}.{os.getpid()}.{secrets.token_hex(4)}"  # unique to this process
+    tmp.mkdir()
     for name in _inputs_of(node):
         if (folder / name).is_file():
             (tmp / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(folder / name, tmp / name)
-    tmp.mkdir(exist_ok=True)
     os.replace(tmp, keep)
 
 
 def _archive_attempt(folder: Path, node: dict[str, Any]) -> Path | None:
     """Move an unfinished attempt's outputs into attempts/NN and restore the inputs."""
     keep = folder / INPUTS
-    protected = {INPUTS, "attempts"}
+    protected = {INPUTS, "attempts", LOCK}
     moved = []
     attempts = folder / "attempts"
     number = len(list(attempts.glob("[0-9][0-9]"))) + 1 if attempts.is_dir() else 1
@@ -157,39 +163,11 @@ def _write_marker(folder: Path, record: dict[str, Any]) -> None:
     write_atomic(folder / MARKER, json.dumps(record, indent=1, default=str) + "\n")
 
 
-def open_database(root: Path, url: str | None) -> Any:
-    import ase.db
-
-    return ase.db.connect(url or str(root / DB_NAME))
-
-
-def _record_in_db(db: Any, root: Path, node: dict[str, Any], marker: dict[str, Any]) -> None:
-    """Add the node's final structure and numbers to the database unless a row exists."""
-    import ase.io
-
-    if any(True for _ in db.select(node=node["id"])):
-        return
-    folder = root / node["folder"]
-    geometry = folder / "CONTCAR"
-    if not geometry.is_file() or node["kind"] == "neb":
-        geometry = folder / ("00/POSCAR" if node["kind"] == "neb" else "POSCAR")
-    atoms = ase.io.read(geometry, format="vasp")
-    summary = marker.get("summary") or {}
-    pairs = {
-        "node": node["id"],
-        "kind": node["kind"],
-        "system": node.get("system", ""),
-        "engine": marker["engine"]["engine"],
-        "converged": bool(summary.get("converged", False)),
-    }
-    for key in ("barrier", "ionic_steps"):
-        if isinstance(summary.get(key), int | float):
-            pairs[key] = summary[key]
-    if isinstance(summary.get("energy"), int | float):
-        from ase.calculators.singlepoint import SinglePointCalculator
-
-        atoms.calc = SinglePointCalculator(atoms, energy=float(summary["energy"]))
-    db.write(atoms, key_value_pairs=pairs, data={"summary": summary, "engine": marker["engine"]})
+def _finished_record(folder: Path) -> dict[str, Any]:
+    found = read_marker(folder)
+    if found is None:
+        raise EngineError(f"{folder / MARKER}: unreadable")
+    return found[1]
 
 
 def _prerelax(task: NodeTask, mlip: Engine) -> dict[str, Any]:
@@ -216,53 +194,32 @@ def _prerelax(task: NodeTask, mlip: Engine) -> dict[str, Any]:
     return {"engine": mlip.settings(pre), "summary": summary}
 
 
-def run_node(
-    root: Path,
-    node: dict[str, Any],
-    engine: Engine,
-    *,
-    protocol: Protocol,
-    config: RunConfig,
-    prerelax: Engine | None = None,
-    db: Any = None,
-) -> dict[str, Any]:
-    """Run one node unless it is finished; return its marker record.
+def _prepare(folder: Path, node: dict[str, Any], state: str, engine: str) -> Path | None:
+    """Under the claim: keep the inputs, archive an earlier attempt, mark the node running.
 
-    Raises
-    ------
-    EngineError
-        If a parent is unfinished or the engine fails (the failure is recorded first).
-    KeyboardInterrupt
-        Passed on; the node stays marked as interrupted and is redone on the next run.
+    Returns the archived attempt's folder, if there was one.
     """
-    folder = root / node["folder"]
-    state = node_state(folder)
-    if state == "finished":
-        marker = json.loads((folder / MARKER).read_text(encoding="utf-8"))
-        if db is not None:
-            _record_in_db(db, root, node, marker)
-        return marker
-    for dep in node.get("deps", []):
-        if node_state(root / dep) != "finished":
-            raise EngineError(f"{folder}: parent {dep} has not finished")
-    owner = _live_owner(folder) if state == "interrupted" else None
-    if owner is not None:
-        raise EngineError(f"{folder}: is being run by {owner}; wait for it, or stop it and run again")
-    task = NodeTask(root, node, protocol, config)
-    engine.check(task)
-    _snapshot_inputs(folder, node)
-    archived = _archive_attempt(folder, node) if state != "pending" else None
-    if state == "interrupted" and archived is not None:
-        task.resume_from = archived  # the open engines continue from its last complete step
-    (folder / MARKER).unlink(missing_ok=True)
-    running = {"pid": os.getpid(), "host": socket.gethostname(), "engine": engine.name, "started": _now()}
-    write_atomic(folder / RUNNING, json.dumps(running))
-    record: dict[str, Any] = {"node": node["id"], "kind": node["kind"], "started": _now()}
-    if archived is not None:
-        record["previous_attempt"] = archived.relative_to(folder).as_posix()
+    try:
+        _snapshot_inputs(folder, node)
+        archived = _archive_attempt(folder, node) if state != "pending" else None
+        (folder / MARKER).unlink(missing_ok=True)
+        (folder / RUNNING).unlink(missing_ok=True)  # archived already, unless it was an input
+    except OSError as exc:
+        raise EngineError(
+            f"{folder}: cannot prepare the node ({exc.strerror or exc}: {exc.filename})"
+        ) from None
+    mark_running(folder, engine)
+    return archived
+
+
+def _execute(
+    task: NodeTask, engine: Engine, prerelax: Engine | None, record: dict[str, Any]
+) -> dict[str, Any]:
+    """Run the engine in the claimed, prepared folder; write the marker; return it."""
+    folder, node = task.folder, task.node
     start = time.perf_counter()
     try:
-        record["seed"] = apply_seed(root, node, copy_charge=engine.name == "vasp")
+        record["seed"] = apply_seed(task.root, node, copy_charge=engine.name == "vasp")
         if prerelax is not None and engine.name in _DFT and node["kind"] in ("relax", "neb"):
             record["prerelax"] = _prerelax(task, prerelax)
         record["engine"] = engine.settings(task)
@@ -277,9 +234,114 @@ def run_node(
     record.update(ended=_now(), wall_seconds=round(time.perf_counter() - start, 2))
     _write_marker(folder, record)
     (folder / RUNNING).unlink(missing_ok=True)
-    if db is not None:
-        _record_in_db(db, root, node, record)
     return record
+
+
+def _run_claimed(
+    root: Path,
+    node: dict[str, Any],
+    engine: Engine,
+    protocol: Protocol,
+    config: RunConfig,
+    prerelax: Engine | None,
+) -> dict[str, Any] | None:
+    """Run the node while holding its claim; None if it was finished meanwhile."""
+    folder = root / node["folder"]
+    state = node_state(folder)
+    if state == "finished":
+        return None
+    owner = live_owner(folder) if state == "interrupted" else None
+    if owner is not None:
+        raise busy(folder, owner)
+    task = NodeTask(root, node, protocol, config)
+    engine.check(task)
+    archived = _prepare(folder, node, state, engine.name)
+    if state == "interrupted" and archived is not None:
+        task.resume_from = archived  # the open engines continue from its last complete step
+    record: dict[str, Any] = {"node": node["id"], "kind": node["kind"], "started": _now()}
+    if archived is not None:
+        record["previous_attempt"] = archived.relative_to(folder).as_posix()
+    return _execute(task, engine, prerelax, record)
+
+
+def missing_folder(folder: Path) -> EngineError:
+    """The error for a node whose folder is gone."""
+    return EngineError(
+        f"{folder}: node folder missing (deleted?); write the campaign again "
+        "(cztflow campaign write SPEC -o CAMPAIGN) to restore its inputs"
+    )
+
+
+def run_node_outcome(
+    root: Path,
+    node: dict[str, Any],
+    engine: Engine,
+    *,
+    protocol: Protocol,
+    config: RunConfig,
+    prerelax: Engine | None = None,
+    db: Any = None,
+) -> tuple[dict[str, Any], bool]:
+    """Run one node unless it is finished; return its marker record and whether it ran here.
+
+    Raises
+    ------
+    NodeBusy
+        If another live process is running the node (its folder is left untouched).
+    EngineError
+        If the folder is missing, a parent is unfinished or the engine fails (the failure
+        is recorded first).
+    KeyboardInterrupt
+        Passed on; the node stays marked as interrupted and is redone on the next run.
+    """
+    folder = root / node["folder"]
+    if not folder.is_dir():
+        raise missing_folder(folder)
+    record = None
+    if node_state(folder) != "finished":
+        for dep in node.get("deps", []):
+            if node_state(root / dep) != "finished":
+                raise EngineError(f"{folder}: parent {dep} has not finished")
+        with claim_node(folder):
+            record = _run_claimed(root, node, engine, protocol, config, prerelax)
+    ran = record is not None
+    record = record or _finished_record(folder)
+    if db is not None:
+        record_node(db, root, node)
+    return record, ran
+
+
+def run_node(
+    root: Path,
+    node: dict[str, Any],
+    engine: Engine,
+    *,
+    protocol: Protocol,
+    config: RunConfig,
+    prerelax: Engine | None = None,
+    db: Any = None,
+) -> dict[str, Any]:
+    """Run one node unless it is finished; return its marker record (see :func:`run_node_outcome`)."""
+    return run_node_outcome(root, node, engine, protocol=protocol, config=config, prerelax=prerelax, db=db)[0]
+
+
+def refuse_unrunnable(root: Path, nodes: list[dict[str, Any]], db_url: str | None) -> None:
+    """Refuse, before anything runs, node folders that are gone and folders that cannot be written."""
+    for node in nodes:
+        if not (root / node["folder"]).is_dir():
+            raise missing_folder(root / node["folder"])
+    database = sqlite_file(root, db_url)
+    if database is not None and (problem := writable_problem(database.parent)):
+        raise EngineError(
+            f"{database.parent}: not writable ({problem}); cztflow run keeps {database.name} there "
+            "(give --db elsewhere, or make the folder writable)"
+        )
+    for node in nodes:
+        folder = root / node["folder"]
+        if node_state(folder) != "finished" and (problem := writable_problem(folder)):
+            raise EngineError(
+                f"{folder}: not writable ({problem}); node {node['id']} writes its outputs there"
+            )
 
 
 def run_campaign(
@@ -312,7 +374,7 @@ def run_campaign(
         Run only nodes for which this returns True (their parents must be finished).
     progress
         Called with each node and its outcome (``finished``, ``skipped``, ``failed``,
-        ``blocked``, ``started``).
+        ``blocked``, ``busy``, ``started``).
     jobs
         Nodes run side by side, each in its own worker process with one thread
         (:mod:`cztflow.workflows.scheduler`); 1 runs them one by one in this process.
@@ -320,6 +382,12 @@ def run_campaign(
     Returns
     -------
     RunReport
+
+    Raises
+    ------
+    EngineError
+        Before anything runs, for a node folder that is gone or a folder that cannot be
+        written; and for a results database that cannot be created or written.
     """
     from cztflow.workflows.config import load_config, with_engine_options
 
@@ -336,28 +404,30 @@ def run_campaign(
             cache[name] = make_engine(name, config)
         return cache[name]
 
-    for node in nodes:  # refuse before running anything
+    refuse_unrunnable(root, nodes, db_url)  # refuse before running anything
+    for node in nodes:
         engine(chosen[node["id"]]).check(NodeTask(root, node, protocol, config))
     pre = engine(prerelax) if prerelax else None
     if pre is not None and pre.name not in ("chgnet", "sevenn"):
         raise EngineError(f"--prerelax {prerelax}: pre-relaxation needs an MLIP engine (chgnet or sevenn)")
-    db = open_database(root, db_url)
-    report = RunReport(database=db_url or str(root / DB_NAME))
+    db, repaired = open_results(root, db_url)
+    report = RunReport(database=db_url or str(root / DB_NAME), notes=[repaired] if repaired else [])
+    report.notes += sync_database(db, root, doc["nodes"])[1]
     ids = {n["id"] for n in nodes}
     cost = {n["id"]: node_cost(n, chosen[n["id"]]) for n in nodes}
     first = critical_path(nodes, cost)
     pending = list(nodes)
     ok: set[str] = set()
     bad: set[str] = set()
-    running: dict[Future[dict[str, Any]], dict[str, Any]] = {}
+    running: dict[Future[tuple[dict[str, Any], bool]], dict[str, Any]] = {}
 
     def tell(node: dict[str, Any], outcome: str) -> None:
         if progress:
             progress(node, outcome)
 
-    def run_here(node: dict[str, Any]) -> dict[str, Any]:
+    def run_here(node: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         chosen_engine = engine(chosen[node["id"]])
-        return run_node(root, node, chosen_engine, protocol=protocol, config=config, prerelax=pre)
+        return run_node_outcome(root, node, chosen_engine, protocol=protocol, config=config, prerelax=pre)
 
     def settle_without_running() -> None:
         for node in list(pending):
@@ -365,8 +435,7 @@ def run_campaign(
                 bad.add(node["id"])
                 report.blocked.append(node["id"])
                 tell(node, "blocked")
-            elif node_state(root / node["folder"]) == "finished":
-                run_node(root, node, engine(chosen[node["id"]]), protocol=protocol, config=config, db=db)
+            elif node_state(root / node["folder"]) == "finished":  # its row: sync_database
                 ok.add(node["id"])
                 report.skipped.append(node["id"])
                 tell(node, "skipped")
@@ -374,10 +443,15 @@ def run_campaign(
                 continue
             pending.remove(node)
 
-    def collect(future: Future[dict[str, Any]]) -> None:
+    def collect(future: Future[tuple[dict[str, Any], bool]]) -> None:
         node = running.pop(future)
         try:
-            record = future.result()
+            ran = future.result()[1]
+        except NodeBusy as exc:
+            bad.add(node["id"])
+            report.busy[node["id"]] = str(exc)
+            tell(node, "busy")
+            return
         except (EngineError, BrokenProcessPool) as exc:
             died = f"{root / node['folder']}: its worker process died ({exc})"
             reason = str(exc) if isinstance(exc, EngineError) else died
@@ -385,10 +459,10 @@ def run_campaign(
             report.failed[node["id"]] = reason
             tell(node, "failed")
             return
-        _record_in_db(db, root, node, record)
+        record_node(db, root, node)
         ok.add(node["id"])
-        report.finished.append(node["id"])
-        tell(node, "finished")
+        (report.finished if ran else report.skipped).append(node["id"])
+        tell(node, "finished" if ran else "skipped")
 
     with submitter(jobs, run_here, root=root, engine_of=chosen, prerelax=prerelax, config=config) as submit:
         while pending or running:

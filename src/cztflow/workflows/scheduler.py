@@ -24,10 +24,13 @@ from typing import Any
 
 from cztflow.workflows.config import RunConfig
 
-__all__ = ["Submit", "critical_path", "submitter"]
+__all__ = ["Outcome", "Submit", "critical_path", "submitter"]
 
-#: Runs one node and returns a future of its marker record.
-Submit = Callable[[dict[str, Any]], "Future[dict[str, Any]]"]
+#: What running one node gives: its marker record and whether it ran here (False: it was finished).
+Outcome = tuple[dict[str, Any], bool]
+
+#: Runs one node and returns a future of its outcome.
+Submit = Callable[[dict[str, Any]], "Future[Outcome]"]
 
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -57,9 +60,9 @@ def critical_path(nodes: list[dict[str, Any]], cost: dict[str, float]) -> dict[s
     return total
 
 
-def _inline(run: Callable[[dict[str, Any]], dict[str, Any]]) -> Submit:
-    def submit(node: dict[str, Any]) -> Future[dict[str, Any]]:
-        future: Future[dict[str, Any]] = Future()
+def _inline(run: Callable[[dict[str, Any]], Outcome]) -> Submit:
+    def submit(node: dict[str, Any]) -> Future[Outcome]:
+        future: Future[Outcome] = Future()
         try:
             future.set_result(run(node))
         except Exception as exc:  # the caller reads it from the future, as from a worker
@@ -75,11 +78,11 @@ _WORKER_PROTOCOLS: dict[str, Any] = {}
 
 def _run_in_worker(
     root: str, node: dict[str, Any], engine: str, prerelax: str | None, config: RunConfig
-) -> dict[str, Any]:
+) -> Outcome:
     """Worker side: run one node (engines are built once per worker process)."""
     from cztflow.workflows.engines.base import make_engine
     from cztflow.workflows.plan import read_campaign
-    from cztflow.workflows.runner import campaign_protocol, run_node
+    from cztflow.workflows.runner import campaign_protocol, run_node_outcome
 
     def built(name: str) -> Any:
         if name not in _WORKER_ENGINES:
@@ -91,7 +94,7 @@ def _run_in_worker(
         _WORKER_PROTOCOLS[root] = campaign_protocol(read_campaign(path), path)
     protocol = _WORKER_PROTOCOLS[root]
     pre = built(prerelax) if prerelax else None
-    return run_node(path, node, built(engine), protocol=protocol, config=config, prerelax=pre)
+    return run_node_outcome(path, node, built(engine), protocol=protocol, config=config, prerelax=pre)
 
 
 @contextmanager
@@ -113,14 +116,14 @@ def _one_thread_each() -> Iterator[None]:
 @contextmanager
 def submitter(
     jobs: int,
-    run_here: Callable[[dict[str, Any]], dict[str, Any]],
+    run_here: Callable[[dict[str, Any]], Outcome],
     *,
     root: Path,
     engine_of: dict[str, str],
     prerelax: str | None,
     config: RunConfig,
 ) -> Iterator[Submit]:
-    """A function that starts a node and returns the future of its marker record.
+    """A function that starts a node and returns the future of its outcome (marker, ran here).
 
     Parameters
     ----------
@@ -140,7 +143,7 @@ def submitter(
         return
     with _one_thread_each(), ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
 
-        def submit(node: dict[str, Any]) -> Future[dict[str, Any]]:
+        def submit(node: dict[str, Any]) -> Future[Outcome]:
             return pool.submit(_run_in_worker, str(root), node, engine_of[node["id"]], prerelax, config)
 
         yield submit

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from cztflow.workflows.node_files import node_state, read_marker
 from cztflow.workflows.plan import read_campaign
-from cztflow.workflows.runner import MARKER, node_state
 
 __all__ = ["campaign_status"]
 
@@ -41,12 +40,8 @@ def campaign_status(root: str | Path, launchpad: Path | None = None) -> list[dic
     rows = []
     for node in doc["nodes"]:
         folder = root / node["folder"]
-        marker: dict[str, Any] = {}
-        if (folder / MARKER).is_file():
-            try:
-                marker = json.loads((folder / MARKER).read_text(encoding="utf-8"))
-            except json.JSONDecodeError:
-                marker = {}
+        found = read_marker(folder)
+        marker: dict[str, Any] = found[1] if found else {}
         rows.append(
             {
                 "node": node["id"],
