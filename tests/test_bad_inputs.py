@@ -192,3 +192,27 @@ def test_validate_cli_on_unknown_species_is_a_finding(fig1_campaign, tmp_path):
     assert out.returncode == 1, out.stderr
     assert "Traceback" not in out.stderr
     assert "slab: POSCAR: species: Xx: expected an element symbol; found Xx" in out.stdout
+
+
+def test_a_deviation_admits_a_refused_tag_with_its_value(tmp_path):
+    text = (
+        "relax: [cote2-bulk, znte-bulk]\n"
+        "deviations: [{tag: LDAU, value: true, reason: 'DFT+U check of the Co d states', "
+        "nodes: [relax/cote2-bulk]}]\n"
+    )
+    _load(tmp_path, text)
+    root = tmp_path / "out"
+    incar = (root / "relax" / "cote2-bulk" / "INCAR").read_text()
+    assert "# deviation: LDAU = .TRUE. (DFT+U check of the Co d states)" in incar
+    assert "LDAU = True" in incar
+    assert "LDAU" not in (root / "relax" / "znte-bulk" / "INCAR").read_text()
+    assert validate(root) == []
+    (root / "relax" / "znte-bulk" / "INCAR").write_text(
+        (root / "relax" / "znte-bulk" / "INCAR").read_text() + "LDAU = .TRUE.\n"
+    )
+    (root / "relax" / "cote2-bulk" / "INCAR").write_text(incar.replace("LDAU = True", "LDAU = False"))
+    assert sorted(f.line() for f in validate(root)) == [
+        "relax/cote2-bulk: INCAR: refused: LDAU: expected .TRUE. (declared deviation); found .FALSE.",
+        "relax/znte-bulk: INCAR: refused: LDAU: expected absent: neither locked, derived nor free "
+        "(a deviation may declare it); found .TRUE.",
+    ]

@@ -104,7 +104,7 @@ def close_contacts(
     -------
     list of (i, j, distance, threshold)
         Each offending pair once (i ≤ j; i == j is an atom and its own periodic
-        image), sorted by distance; minimum-image distances in Å.
+        image), sorted by distance, then by index; minimum-image distances in Å.
     """
     matrix = np.ascontiguousarray(matrix, dtype=float)
     cart = np.ascontiguousarray(np.asarray(frac, dtype=float) @ matrix)
@@ -121,7 +121,10 @@ def close_contacts(
         key = (int(min(i, j)), int(max(i, j)))
         if key not in found or d < found[key][0]:
             found[key] = (float(d), float(t))
-    return sorted(((i, j, d, t) for (i, j), (d, t) in found.items()), key=lambda x: x[2])
+    # ties (an atom and its image at one lattice constant) by atom index, not by search order
+    return sorted(
+        ((i, j, d, t) for (i, j), (d, t) in found.items()), key=lambda x: (round(x[2], 9), x[0], x[1])
+    )
 
 
 def kpoint_mesh(matrix: np.ndarray, spacing: float, periodic: Sequence[bool]) -> list[int]:

@@ -32,6 +32,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from cztflow.workflows.lock import KPOINTS_TAG, SPIN_TAG, Deviation, deviation_for, normalise, same_value
+from cztflow.workflows.lock import show_value as _show
 
 if TYPE_CHECKING:
     from cztflow.protocol import Protocol
@@ -178,14 +179,6 @@ def free_tag_problem(tag: str, value: Any) -> str | None:
         if value_key not in allowed:
             return f"{name} = {value} changes the physics; free values are {words}"
     return None
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, list | tuple):
-        return " ".join(_show(v) for v in value)
-    if isinstance(value, bool):
-        return ".TRUE." if value else ".FALSE."
-    return str(value)
 
 
 def policy_violations(

@@ -28,6 +28,7 @@ __all__ = [
     "normalise",
     "parse_deviations",
     "same_value",
+    "show_value",
 ]
 
 #: Pseudo-tag under which a deviation from the protocol's surface k-mesh is declared.
@@ -76,12 +77,13 @@ class Deviation:
 
     def header_line(self) -> str:
         """The INCAR header comment that records this deviation."""
-        return f"# deviation: {self.tag} = {_show(self.value)} ({self.reason})"
+        return f"# deviation: {self.tag} = {show_value(self.value)} ({self.reason})"
 
 
-def _show(value: Any) -> str:
+def show_value(value: Any) -> str:
+    """An INCAR value as VASP writes it: lists space-separated, logicals as .TRUE./.FALSE."""
     if isinstance(value, list | tuple):
-        return " ".join(_show(v) for v in value)
+        return " ".join(show_value(v) for v in value)
     if isinstance(value, bool):
         return ".TRUE." if value else ".FALSE."
     return str(value)
