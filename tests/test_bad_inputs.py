@@ -96,6 +96,55 @@ def test_options_and_protocol_name_the_key(tmp_path, text, message):
     assert "spec.yaml" in str(err.value) and message in str(err.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "relax: [znte-111]\nadsorption: {znte-111: {sites: K-hollow-1}}",
+            "adsorption: znte-111: option sites = 'K-hollow-1': expected a list of names",
+        ),
+        (
+            "relax: [znte-111]\nadsorption: {znte-111: {sites_from: 3}}",
+            "adsorption: znte-111: option sites_from = 3: expected a list of names",
+        ),
+        (
+            "relax: [znte-111]\nadsorption: {znte-111: {intercalate: 5}}",
+            "adsorption: znte-111: option intercalate = 5: expected a name",
+        ),
+        (
+            "relax: [cote2-bulk]\ndeviations: [{tag: ENCUT, value: 520, reason: 'a cutoff check', nodes: 5}]",
+            "deviations[0]: nodes: expected a glob pattern or a list of them, found 5",
+        ),
+        (
+            "relax: [cote2-bulk]\ndeviations: [{tag: [ENCUT], value: 520, reason: 'a cutoff check'}]",
+            "deviations[0]: tag: expected an INCAR tag name, found ['ENCUT']",
+        ),
+        (
+            "relax: [cote2-bulk]\ndeviations: [{tag: ENCUT, value: 520, reason: 12345678901}]",
+            "deviations[0]: a deviation from the protocol needs a reason (10+ characters of text)",
+        ),
+        ("systems: {x: {builder: 3}}\nrelax: [x]", "systems: x: builder: expected a builder name, found 3"),
+        ("systems: {x: {builder: cote2-001, args: [1]}}\nrelax: [x]", "systems: x: args: expected a mapping"),
+        (
+            "relax: [cote2-bulk]\nincar: [{tags: {NCORE: [1, 2]}}]",
+            "incar[0].tags: NCORE = [1, 2]: expected one int",
+        ),
+        (
+            "relax: [cote2-bulk]\nincar: [{tags: {NELM: abc}}]",
+            "incar[0].tags: NELM = 'abc': 'abc' is not an integer",
+        ),
+        (
+            "relax: [cote2-bulk]\nincar: [{nodes: 5, tags: {NCORE: 4}}]",
+            "incar[0].nodes must be a glob pattern",
+        ),
+    ],
+)
+def test_nested_spec_values_name_the_key(tmp_path, text, message):
+    with pytest.raises(ValueError) as err:
+        _load(tmp_path, text)
+    assert str(err.value).startswith(str(tmp_path / "spec.yaml")) and message in str(err.value)
+
+
 def test_a_node_cannot_leave_the_campaign_folder(tmp_path):
     text = "systems: {'../../../../outside': {builder: cote2-bulk}}\nrelax: ['../../../../outside']\n"
     with pytest.raises(ValueError, match=r"spec.yaml: system '\.\./\.\./\.\./\.\./outside' gives node"):

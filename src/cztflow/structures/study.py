@@ -113,6 +113,8 @@ def build_system(name: str, overrides: dict[str, Any] | None = None) -> Built:
     else:
         known = sorted(set(systems) | set(BUILDERS))
         raise ValueError(f"unknown system {name!r}; choose from {', '.join(known)}")
+    if overrides is not None and not isinstance(overrides, dict):
+        raise ValueError(f"{name}: args must map argument names to values, found {overrides!r}")
     args.update(overrides or {})
     func, kind = _builder(builder)
     accepted = builder_parameters(builder)
@@ -127,6 +129,18 @@ def build_system(name: str, overrides: dict[str, Any] | None = None) -> Built:
     return Built(name, kind, builder, args, func(**args))
 
 
+def _option_types(name: str, options: dict[str, Any], types: dict[str, type]) -> None:
+    """Refuse an option of the wrong YAML type (a list must hold strings), naming it."""
+    for key, kind in types.items():
+        if key not in options:
+            continue
+        value = options[key]
+        ok = isinstance(value, kind) and (kind is not list or all(isinstance(v, str) for v in value))
+        if not ok:
+            words = "a list of names" if kind is list else "a name"
+            raise ValueError(f"{name}: option {key} = {value!r}: expected {words}")
+
+
 def adsorbates(substrate: Built, options: dict[str, Any]) -> Iterator[Built]:
     """K on every distinct site of ``substrate`` (options as in study.yaml's ``adsorption``).
 
@@ -139,6 +153,7 @@ def adsorbates(substrate: Built, options: dict[str, Any]) -> Iterator[Built]:
     ValueError
         For an unknown option or a label in ``sites`` that the substrate does not have.
     """
+    _option_types(substrate.name, options, {"sites_from": list, "intercalate": str, "sites": list})
     unknown = sorted(set(options) - {"sites_from", "intercalate", "sites"})
     if unknown:
         raise ValueError(
@@ -194,6 +209,7 @@ def migration_path(substrate: Built, options: dict[str, Any]) -> Iterator[Built]
         For an unknown option, a site the substrate does not have, or an ``end`` equal to
         ``site``.
     """
+    _option_types(substrate.name, options, {"site": str, "end": str})
     unknown = sorted(set(options) - {"site", "end"})
     if unknown:
         raise ValueError(

@@ -123,6 +123,12 @@ def _own_systems(raw: Any, source: str) -> dict[str, dict[str, Any]]:
     for name, entry in raw.items():
         if not isinstance(entry, Mapping) or "builder" not in entry:
             raise ValueError(f"{source}: systems: {name} needs a 'builder' (and optional 'args')")
+        if not isinstance(entry["builder"], str):
+            raise ValueError(
+                f"{source}: systems: {name}: builder: expected a builder name, found {entry['builder']!r}"
+            )
+        if not isinstance(entry.get("args") or {}, Mapping):
+            raise ValueError(f"{source}: systems: {name}: args: expected a mapping, found {entry['args']!r}")
     return {str(k): dict(v) for k, v in raw.items()}
 
 

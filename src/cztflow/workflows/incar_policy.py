@@ -255,6 +255,20 @@ def deviable_tags(protocol: Protocol, known: Collection[str]) -> set[str]:
     return tags | {KPOINTS_TAG, SPIN_TAG}
 
 
+def _type_problem(tag: str, value: Any) -> str | None:
+    """Why VASP could not read ``value`` as ``tag`` (its type from VASP's tag list)."""
+    from cztflow.workflows.vaspfiles import incar_tag_types, parse_value
+
+    kind = incar_tag_types().get(tag, {}).get("type", "str")
+    if isinstance(value, list | tuple | dict) and kind != "list":
+        return f"{tag} = {value!r}: expected one {kind} value"
+    try:
+        parse_value(_show(value), kind)
+    except ValueError as exc:
+        return f"{tag} = {value!r}: {exc}"
+    return None
+
+
 def free_settings_problems(tags: Mapping[str, Any], protocol: Protocol | None = None) -> list[str]:
     """Why each of ``tags`` may not be set as a free setting (``incar:`` or ``vasp.incar``).
 
@@ -267,7 +281,7 @@ def free_settings_problems(tags: Mapping[str, Any], protocol: Protocol | None = 
         name = canonical(raw)
         alias = f"{raw} (read by VASP as {name})" if name != str(raw).strip().upper() else name
         if name in FREE_TAGS:
-            why = free_tag_problem(name, value)
+            why = free_tag_problem(name, value) or _type_problem(name, value)
             if why:
                 out.append(why)
         elif name == SPIN_TAG:

@@ -125,10 +125,19 @@ def parse_deviations(raw: Any, source: str, allowed: Collection[str] | None = No
         for key in ("tag", "value"):
             if key not in entry:
                 raise ValueError(f"{where}: missing {key!r}")
-        reason = str(entry.get("reason") or "").strip()
-        if len(reason) < 10:
-            raise ValueError(f"{where}: a deviation from the protocol needs a reason (10+ characters)")
+        if not isinstance(entry["tag"], str):
+            raise ValueError(f"{where}: tag: expected an INCAR tag name, found {entry['tag']!r}")
+        reason = entry.get("reason")
+        if not isinstance(reason, str) or len(reason.strip()) < 10:
+            raise ValueError(
+                f"{where}: a deviation from the protocol needs a reason (10+ characters of text)"
+            )
+        reason = reason.strip()
         nodes = entry.get("nodes", ["*"])
+        if not isinstance(nodes, str) and not (
+            isinstance(nodes, list) and all(isinstance(n, str) for n in nodes)
+        ):
+            raise ValueError(f"{where}: nodes: expected a glob pattern or a list of them, found {nodes!r}")
         nodes = (nodes,) if isinstance(nodes, str) else tuple(str(n) for n in nodes)
         value = entry["value"]
         value = tuple(value) if isinstance(value, list) else value
