@@ -61,6 +61,28 @@ def _files(root: Path) -> dict[str, bytes]:
     }
 
 
+# --- temporary files ------------------------------------------------------------------------
+
+
+def test_temporaries_are_unique_per_process_and_a_killed_writers_go(tmp_path: Path) -> None:
+    from cztflow.atomic_files import remove_stale_temps, temp_path, write_text_atomic
+
+    target = tmp_path / "fig1.png"
+    first, second = temp_path(target), temp_path(target)
+    assert first != second and first.name.startswith(f".fig1.png.{os.getpid()}.")
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    stale = tmp_path / f".fig1.png.{int(gone.stdout)}.0123abcd.tmp"  # its writer was killed
+    live = tmp_path / f".fig1.png.{os.getpid()}.0123abcd.tmp"  # being written now
+    for path in (stale, live):
+        path.write_bytes(b"cut short")
+    assert remove_stale_temps(tmp_path, ["fig1.png"]) == [stale]
+    assert live.exists()
+    write_text_atomic(tmp_path / "fig1.md", "whole\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [live.name, "fig1.md"]
+
+
 # --- the results database ----------------------------------------------------------------
 
 
