@@ -34,6 +34,7 @@ __all__ = [
     "MARKER",
     "RUNNING",
     "NodeBusy",
+    "busy",
     "claim_node",
     "live_owner",
     "mark_running",

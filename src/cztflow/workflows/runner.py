@@ -264,7 +264,7 @@ def _run_claimed(
     return _execute(task, engine, prerelax, record)
 
 
-def missing_folder(folder: Path) -> EngineError:
+def _missing_folder(folder: Path) -> EngineError:
     """The error for a node whose folder is gone."""
     return EngineError(
         f"{folder}: node folder missing (deleted?); write the campaign again "
@@ -296,7 +296,7 @@ def run_node_outcome(
     """
     folder = root / node["folder"]
     if not folder.is_dir():
-        raise missing_folder(folder)
+        raise _missing_folder(folder)
     record = None
     if node_state(folder) != "finished":
         for dep in node.get("deps", []):
@@ -329,7 +329,7 @@ def refuse_unrunnable(root: Path, nodes: list[dict[str, Any]], db_url: str | Non
     """Refuse, before anything runs, node folders that are gone and folders that cannot be written."""
     for node in nodes:
         if not (root / node["folder"]).is_dir():
-            raise missing_folder(root / node["folder"])
+            raise _missing_folder(root / node["folder"])
     database = sqlite_file(root, db_url)
     if database is not None and (problem := writable_problem(database.parent)):
         raise EngineError(
