@@ -36,7 +36,7 @@ def test_build_with_k_site(tmp_path):
         (["build", "graphene", "-o", "x.vasp"], "unknown system 'graphene'"),
         (["build", "cote2-001", "-o", "x.pdb"], "cannot tell the format from '.pdb'"),
         (["build", "cote2-001", "-p", "layers", "-o", "x.vasp"], "expected KEY=VALUE"),
-        (["build", "cote2-001", "-p", "layers=0", "-o", "x.vasp"], "layers must be a positive integer"),
+        (["build", "cote2-001", "-p", "layers=0", "-o", "x.vasp"], "args.layers = 0: must be at least 1"),
         (["build", "cote2-001", "--k-site", "hollow-9", "-o", "x.vasp"], "has no site 'hollow-9'"),
         (["build", "-o", "x.vasp"], "name a SYSTEM or use --all"),
     ],

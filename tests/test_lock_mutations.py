@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from cztflow.workflows.incar_policy import FREE_TAGS, NEEDED_OUTPUTS
+from cztflow.workflows.incar_policy import FREE_TAGS, PINNED_FREE
 from cztflow.workflows.validate import validate
 from cztflow.workflows.vaspfiles import incar_tag_types, read_incar, read_poscar
 
@@ -111,7 +111,7 @@ def _with_tag(text: str, tag: str, value) -> str:
 
 def _neutral_tag(kind: str, tag: str) -> bool:
     """Free tags pass with a neutral value, except outputs the next node reads."""
-    return tag in FREE_TAGS and tag not in NEEDED_OUTPUTS.get(kind, frozenset())
+    return tag in FREE_TAGS and tag not in PINNED_FREE.get(kind, frozenset())
 
 
 def _free_value(tag: str, value):

@@ -41,7 +41,7 @@ __all__ = [
     "CELL_DERIVED",
     "FREE_TAGS",
     "FREE_VALUES",
-    "NEEDED_OUTPUTS",
+    "PINNED_FREE",
     "SYNONYMS",
     "canonical",
     "classify",
@@ -107,6 +107,8 @@ FREE_TAGS: dict[str, str] = {
     "SYMPREC": "tolerance of the symmetry search: same result",
     "NBANDS": "number of bands: VASP refuses too few; extra empty bands leave the ground state unchanged",
     "ICHARG": "how the starting density is made: convergence path only (see FREE_VALUES; 11 for bands/DOS)",
+    "ISEARCH": "line search of the ALGO = All minimiser (custodian sets it for ZHEGV failures): path only",
+    "POTIM": "step of the ionic optimiser: the relaxed minimum is the same (0 for the VTST NEB optimiser)",
 }
 
 #: The values of free tags that leave the physics alone (ALGO by its whole name or its
@@ -123,8 +125,10 @@ FREE_VALUES: dict[str, tuple[frozenset[Any], str]] = {
     ),
 }
 
-#: Free output switches a later node reads: on these kinds they keep the protocol's value.
-NEEDED_OUTPUTS: dict[str, frozenset[str]] = {
+#: Free tags that keep the protocol's value on some kinds: outputs a later node reads, and
+#: POTIM = 0, which hands a NEB's ionic steps to the VTST optimiser.
+PINNED_FREE: dict[str, frozenset[str]] = {
+    "neb": frozenset({"POTIM"}),
     "static": frozenset({"LCHARG", "LORBIT"}),
     "chgdiff": frozenset({"LCHARG"}),
     "workfunction": frozenset({"LVHAR"}),
@@ -207,7 +211,7 @@ def policy_violations(
                 ("synonym", str(raw), f"{canonical(raw)} (VASP reads {raw} as {canonical(raw)})", str(raw))
             )
     derived = derived_tags(protocol, calc)
-    needed = NEEDED_OUTPUTS.get(calc, frozenset())
+    needed = PINNED_FREE.get(calc, frozenset())
     for tag, want in derived.items():
         if tag in FREE_TAGS and tag not in needed:
             continue

@@ -25,7 +25,7 @@ from pymatgen.io.vasp.sets import VaspInputSet
 from cztflow import geometry
 from cztflow.poscar_format import poscar_text
 from cztflow.protocol import Protocol, default_protocol
-from cztflow.workflows.incar_policy import NEEDED_OUTPUTS, canonical, free_settings_problems
+from cztflow.workflows.incar_policy import PINNED_FREE, canonical, free_settings_problems
 from cztflow.workflows.kpoints import line_mode_kpoints, mesh_kpoints
 from cztflow.workflows.lock import (
     KPOINTS_TAG,
@@ -169,7 +169,7 @@ class ProtocolInputSet(VaspInputSet):
         tags: dict[str, Any] = dict(p.locked_vasp_tags(self.calc))
         tags.update(self.calc_tags())
         tags.update(self.physics_tags())
-        needed = NEEDED_OUTPUTS.get(self.calc, frozenset())
+        needed = PINNED_FREE.get(self.calc, frozenset())
         for raw, value in (self.user_incar_settings or {}).items():
             tag = canonical(raw)
             dev = self._deviation(tag)

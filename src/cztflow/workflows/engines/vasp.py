@@ -243,7 +243,7 @@ class VaspEngine(Engine):
                 )
                 raise EngineError(
                     f"{folder}: {refused[-1]['handler']} wanted to fix {', '.join(refused[-1]['errors'])} by "
-                    f"changing locked {tags}; refused by the protocol lock; see {CORRECTIONS_FILE}"
+                    f"changing locked or refused {tags}; refused by the protocol lock; see {CORRECTIONS_FILE}"
                 ) from None
             raise EngineError(f"{folder}: custodian stopped: {exc}; see {CORRECTIONS_FILE}") from None
         log = folder / CORRECTIONS_FILE
