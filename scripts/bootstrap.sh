@@ -38,6 +38,6 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
         GPAW_CONFIG="$PWD/scripts/gpaw-siteconfig.py" .venv/bin/python -m pip install --quiet --no-cache-dir \
             "gpaw>=24.1" gpaw-data
     fi
-    .venv/bin/python -m pip install --quiet -e ".[test,docs,sevenn,gpaw]"
+    .venv/bin/python -m pip install --quiet -e ".[test,docs,sevenn,gpaw,fast]"
     echo "$want" > "$stamp"
 fi

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import lzma
+import os
 import shutil
 from pathlib import Path
 
@@ -367,10 +368,11 @@ def _big_grid() -> np.ndarray:
 
 @pytest.fixture
 def compiled_for_small_grids(monkeypatch):
-    """Send the test grids (120 000 values) through the compiled path."""
+    """Send the test grids (120 000 values) through the compiled path (when numba is installed)."""
     from cztflow.analysis import volumetric
 
     monkeypatch.setattr(volumetric, "_FAST_MIN", 1000)
+    monkeypatch.setattr(volumetric, "USE_NUMBA", True)
 
 
 def test_compiled_and_general_paths_agree(tmp_path, compiled_for_small_grids):
@@ -478,3 +480,109 @@ def test_numpy_e18_path_is_bit_identical_to_float(vasp_outputs, tmp_path):
     text = volumetric_text({"K": 1}, np.eye(3) * 4, np.zeros((1, 3)), grid)
     data = read_volumetric(write(tmp_path / "CHGCAR", text)).data
     assert data[1, 2, 3] == float("0.12345678901E-98") and data[0, 0, 1] == float("-.98765432109E+41")
+
+
+def _e18(value: float) -> bytes:
+    """``value`` as VASP prints it in a grid (E18.11, leading '0.' or '-.')."""
+    mantissa, exponent = f"{abs(value):.10E}".split("E")
+    head = " 0." if value >= 0 else " -."
+    return (head + mantissa.replace(".", "") + f"E{int(exponent) + 1:+03d}").encode()
+
+
+def test_e18_path_matches_float_on_every_kind_of_field():
+    """Mantissas of 0 and all nines, exponents across and beyond the single-division range."""
+    from cztflow.analysis import e18
+
+    rng = np.random.default_rng(11)
+    values = rng.normal(0.0, 1.0, 40_000) * 10.0 ** rng.integers(-10, 11, 40_000)
+    values[:6] = [0.0, 0.99999999999e11, -0.99999999999e-10, 1e-11, -1.0, 0.5]
+    for case, extra in (("one division", []), ("wider", [1.5e11, -2.5e-12]), ("Python", [1e-40, 3e30])):
+        numbers = np.concatenate([values, extra])
+        fields = [b" 0.00000000000E+00" if not v else _e18(v) for v in numbers]
+        text = b"".join(b"".join(fields[i : i + 5]) + b"\n" for i in range(0, len(fields), 5))
+        out = np.empty(len(fields))
+        end = e18.parse_e18(np.frombuffer(text, dtype=np.uint8), 0, len(fields), out)
+        assert end == len(text), case
+        expected = np.array([float(f) for f in fields])
+        assert np.array_equal(out.view(np.int64), expected.view(np.int64)), case
+
+
+_OUT_OF_PLACE = [(0, b"x"), (1, b"."), (1, b"/"), (1, b"+"), (2, b","), (5, b":"), (13, b"/")]
+_OUT_OF_PLACE += [(14, b"D"), (15, b","), (15, b" "), (16, b"a"), (17, b"-"), (90, b" ")]
+
+
+@pytest.mark.parametrize(("offset", "byte"), _OUT_OF_PLACE)
+def test_e18_path_refuses_a_byte_out_of_place(offset, byte):
+    """A byte E18.11 does not allow in its column sends the block to the general parser."""
+    from cztflow.analysis import e18
+
+    text = bytearray(b"".join(b"".join(_e18(0.1 * k + 1) for k in range(5)) + b"\n" for _ in range(40)))
+    text[91 * 17 + offset : 91 * 17 + offset + 1] = byte
+    out = np.empty(200)
+    assert e18.parse_e18(np.frombuffer(bytes(text), dtype=np.uint8), 0, 200, out) is None
+
+
+def test_numpy_path_is_bit_identical_to_numba_path(vasp_outputs, tmp_path, monkeypatch):
+    """numba is optional (cztflow[fast]): with it forced off, grids and planar averages keep their bits."""
+    pytest.importorskip("numba")
+    from cztflow.analysis import fastgrid, volumetric
+    from cztflow.analysis.volumetric import read_planar_average
+
+    calls = []
+    parse_fixed = fastgrid.parse_fixed
+    monkeypatch.setattr(fastgrid, "parse_fixed", lambda *args: calls.append(1) or parse_fixed(*args))
+    monkeypatch.setattr(volumetric, "_FAST_MIN", 1000)
+    grid = _big_grid()
+    grid[3, 4, 5], grid[6, 7, 8] = 1.2345678901e-40, -2.5e15  # one value per path beyond one division
+    files = [
+        write(tmp_path / "LOCPOT", volumetric_text({"K": 1}, np.eye(3) * 9, np.zeros((1, 3)), grid)),
+        vasp_outputs / "workfunction/SnO2_slab_LOCPOT_macrodensity/LOCPOT.gz",
+        vasp_outputs / "workfunction/Si_bulk_static_atomate/LOCPOT.gz",
+    ]
+    results = {}
+    for numba in (True, False):
+        monkeypatch.setattr(volumetric, "USE_NUMBA", numba)
+        calls.clear()
+        results[numba] = [
+            ([b.copy() for b in read_volumetric(f).blocks], read_planar_average(f)[1]) for f in files
+        ]
+        assert len(calls) == (7 if numba else 0)  # 1 + 1 + 2 spin blocks, then 3 planar averages
+    for (blocks_numba, mean_numba), (blocks_numpy, mean_numpy) in zip(
+        results[True], results[False], strict=True
+    ):
+        assert len(blocks_numba) == len(blocks_numpy)
+        for a, b in zip(blocks_numba, blocks_numpy, strict=True):
+            assert np.array_equal(a.view(np.int64), b.view(np.int64))
+        assert np.array_equal(mean_numba.view(np.int64), mean_numpy.view(np.int64))
+    assert results[False][0][0][0][3, 4, 5] == float("0.12345678901E-39")
+    assert results[False][0][0][0][6, 7, 8] == float("-.25000000000E+16")
+
+
+def test_numba_is_imported_only_when_asked_for(vasp_outputs):
+    """A LOCPOT read imports numba only with CZTFLOW_NUMBA=1 (and a grid above the threshold)."""
+    import subprocess
+    import sys
+
+    path = vasp_outputs / "workfunction/SnO2_slab_LOCPOT_macrodensity/LOCPOT.gz"
+    code = (
+        "import sys; from cztflow.analysis import volumetric as v; v._FAST_MIN = 1000; "
+        f"m = v.read_planar_average({str(path)!r})[1]; "
+        "print(round(float(m.mean()), 9), 'numba' in sys.modules)"
+    )
+    seen = {}
+    for flag in ("", "0", "1"):
+        env = {k: v for k, v in os.environ.items() if k != "CZTFLOW_NUMBA"}
+        if flag:
+            env["CZTFLOW_NUMBA"] = flag
+        done = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        seen[flag] = done.stdout.split()
+    assert seen[""][1] == seen["0"][1] == "False"
+    assert seen[""][0] == seen["0"][0]
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return
+    assert seen["1"] == [seen[""][0], "True"]

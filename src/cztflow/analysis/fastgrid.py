@@ -1,5 +1,9 @@
 """Compiled conversion of VASP's fixed-width grid text to numbers (numba, two threads).
 
+Optional: numba comes with the ``cztflow[fast]`` extra, and this module is imported only
+by :func:`cztflow.analysis.volumetric._compiled`, for grids of tens of millions of values.
+Its numbers are bit-identical to those of the NumPy path (:mod:`.e18`).
+
 VASP writes LOCPOT/CHGCAR grids as lines of equal length (five E18.11 fields and a
 newline). When a block has that layout, every line can be converted independently, in
 parallel, straight from the file's bytes; a number is read as an integer mantissa times
@@ -14,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["parse_fixed", "plane_means_fixed"]
+__all__ = ["parse_fixed"]
 
 _POW10 = np.array([10.0**k for k in range(23)])
 
@@ -176,51 +180,3 @@ def parse_fixed(buf: np.ndarray, start: int, nvalues: int, out: np.ndarray) -> i
     if end > buf.size or _parse_lines(buf, start, nvalues, per_line, width, line_len, out, _POW10):
         return None
     return end + 1 if end < buf.size and buf[end] == 10 else end
-
-
-@njit(parallel=True, cache=True)
-def _plane_sums(buf, start, per_plane, nplanes, per_line, line_len):  # pragma: no cover - compiled
-    """Plane sums of an E18.11 block, summed exactly: integer mantissas per exponent."""
-    sums = np.zeros(nplanes)
-    bad = np.zeros(nplanes, dtype=np.bool_)
-    total = per_plane * nplanes
-    nlines = (total + per_line - 1) // per_line
-    for k in prange(nplanes):
-        first, stop = k * per_plane, (k + 1) * per_plane
-        bucket = np.zeros(199, dtype=np.int64)  # exponents -99 … 99; 9e18 holds 9e7 11-digit mantissas
-        for line in range(first // per_line, (stop - 1) // per_line + 1):
-            base = start + line * line_len
-            if line < nlines - 1 and buf[base + line_len - 1] != 10:
-                bad[k] = True
-                break
-            lo = max(first - line * per_line, 0)
-            hi = min(stop - line * per_line, per_line)
-            for j in range(lo, hi):  # whole lines inside the plane skip no value
-                mantissa, exponent, ok = _e18_parts(buf, base + j * 18)
-                if not ok:
-                    bad[k] = True
-                    break
-                bucket[exponent + 99] += mantissa
-        acc = 0.0
-        for e in range(199):
-            if bucket[e]:
-                acc += bucket[e] * 10.0 ** (e - 99 - 11)
-        sums[k] = acc
-    return sums, bad.any()
-
-
-def plane_means_fixed(buf: np.ndarray, start: int, per_plane: int, nplanes: int) -> np.ndarray | None:
-    """Means of consecutive runs of ``per_plane`` values (the x-y planes of a grid block).
-
-    Only VASP's E18.11 layout takes this path; the mantissas of a plane are summed as
-    integers per exponent, so the sums are exact before the final scaling. Returns None
-    for any other layout or an unreadable field (the caller then reads the whole grid).
-    """
-    layout = _layout(buf, start, per_plane * nplanes)
-    if layout is None or layout[1] != 18 or per_plane > 80_000_000:
-        return None
-    per_line, _, line_len, end = layout
-    sums, bad = _plane_sums(buf, start, per_plane, nplanes, per_line, line_len)
-    if bad or (end < buf.size and buf[end] not in (10, 13, 32)):
-        return None
-    return sums / per_plane

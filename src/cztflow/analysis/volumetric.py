@@ -1,9 +1,14 @@
 """LOCPOT, CHGCAR and friends: the structure header and the grid blocks.
 
 A plain file is memory-mapped (a compressed one decompressed into memory) and each grid
-block is converted straight into a preallocated array: by compiled code, two threads, when
-the block has VASP's fixed-width layout (:mod:`.fastgrid`), else by NumPy's C parser in
-slices of 16 MB. Peak memory is the grid plus the mapped file pages. Augmentation
+block is converted straight into a preallocated array: when the block has VASP's E18.11
+layout, by NumPy from fixed-offset views of its bytes (:mod:`.e18`), or on grids of
+:data:`_FAST_MIN` values and more by numba-compiled code (:mod:`.fastgrid`, the optional
+``cztflow[fast]`` extra); any other layout by NumPy's C parser in slices of 16 MB. Both fast
+paths give bit-identical numbers. numba is used only when asked for (``CZTFLOW_NUMBA=1`` or
+:data:`USE_NUMBA`): on the 2-core development machine it was slower than the NumPy path
+(27 against 20 ns a value on a 2 M-value LOCPOT, and 0.5 s to load its cached code).
+Peak memory is the grid plus the mapped file pages. Augmentation
 occupancies (CHGCAR) are skipped. A spin-polarised file has a second block (the
 magnetisation density for CHGCAR); a non-collinear one has four.
 """
@@ -13,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import io
 import mmap
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +34,21 @@ from cztflow.analysis.errors import (
 from cztflow.analysis.poscar import read_poscar_header
 from cztflow.analysis.textfile import fix_bare_exponents, load, parse_floats
 
+#: Whether grids of :data:`_FAST_MIN` values and more take numba's compiled path (when numba
+#: is installed): off unless the environment sets ``CZTFLOW_NUMBA=1``, because the NumPy path
+#: measured faster here; it may pay on machines with many more cores (numba uses them all,
+#: :mod:`.e18` at most four threads).
+USE_NUMBA = os.environ.get("CZTFLOW_NUMBA", "0") == "1"
+
 
 def _compiled():
-    """The compiled fast path (imported on first use: numba costs ~0.2 s to load), or None."""
+    """The compiled fast path (imported on first use: numba costs ~0.2 s to load), or None.
+
+    None when :data:`USE_NUMBA` is False or numba is not installed (it is the optional
+    ``cztflow[fast]`` extra); the NumPy path then serves every size.
+    """
+    if not USE_NUMBA:
+        return None
     try:
         from cztflow.analysis import fastgrid
     except ImportError:  # numba absent: the NumPy path serves every size
@@ -43,8 +61,8 @@ __all__ = ["VolumetricData", "planar_average", "read_planar_average", "read_volu
 _SLICE = 16 << 20
 _HEAD = 4 << 20  # the structure header of even a 10 000-atom cell fits
 #: Grids of at least this many values (a 360 MB file) take numba's compiled path when numba is
-#: installed. Below it, importing numba and loading its cached code (about 1.2 s on first
-#: use) costs more than the NumPy column-wise path (:mod:`.e18`, about 75 ns a value) loses.
+#: installed and :data:`USE_NUMBA` is set. Below it, importing numba and loading its cached
+#: code (0.5-1.2 s on first use) costs more than it could gain.
 _FAST_MIN = 20_000_000
 
 
@@ -145,9 +163,9 @@ def _general_block(buf: np.ndarray, offset: int, size: int, path: Path, which: i
 
 
 def _block(buf: np.ndarray, offset: int, size: int, path: Path, which: int) -> tuple[np.ndarray, int]:
-    """One grid block: VASP's E18.11 layout converted column-wise by NumPy (or, on grids of
-    :data:`_FAST_MIN` values and more when numba is installed, by compiled code), any other
-    layout or a damaged block by the general parser."""
+    """One grid block: VASP's E18.11 layout converted by NumPy (:mod:`.e18`; or, on grids of
+    :data:`_FAST_MIN` values and more when numba is installed and allowed, by compiled code
+    with the same result), any other layout or a damaged block by the general parser."""
     out = np.empty(size)
     fast = _compiled() if size >= _FAST_MIN else None
     end = fast.parse_fixed(buf, offset, size, out) if fast is not None else None
@@ -284,9 +302,9 @@ def read_volumetric(path: str | Path, *, max_blocks: int = 4) -> VolumetricData:
 def read_planar_average(path: str | Path) -> tuple[VolumetricData, np.ndarray]:
     """The structure of a volumetric file and the planar average of its first block along c.
 
-    The first block is converted once from the file's bytes and averaged plane by plane
-    (on large grids with numba, summed while converted); ``blocks`` of the returned data is
-    empty.
+    The first block is converted once from the file's bytes, as by :func:`read_volumetric`
+    (so the numba and NumPy paths give the same bits), and averaged plane by plane;
+    ``blocks`` of the returned data is empty.
 
     Raises
     ------
@@ -298,12 +316,9 @@ def read_planar_average(path: str | Path) -> tuple[VolumetricData, np.ndarray]:
     try:
         lattice, species, frac, grid, offset = _header(buf, path)
         per_plane = grid[0] * grid[1]
-        fast = _compiled() if per_plane * grid[2] >= _FAST_MIN else None
-        means = fast.plane_means_fixed(buf, offset, per_plane, grid[2]) if fast else None
-        if means is None:  # read the block once, from the same decompressed bytes
-            values, _ = _block(buf, offset, per_plane * grid[2], path, 1)
-            _check_finite(values, path, 1)
-            means = values.reshape(grid[2], per_plane).mean(axis=1)
+        values, _ = _block(buf, offset, per_plane * grid[2], path, 1)
+        _check_finite(values, path, 1)
+        means = values.reshape(grid[2], per_plane).mean(axis=1)
     finally:
         _release(buf, resources)
         del buf
