@@ -4,7 +4,7 @@
 
 For each case both readers run in their own fresh process, so that peak memory
 (ru_maxrss) is measured per reader. Two times are kept: the first call (what a one-shot
-``cztflow analyze`` meets: cold allocator, numba's cached machine code loaded) and the
+``cztflow analyze`` meets: cold allocator, nothing cached yet) and the
 best of ``--repeat`` further calls.
 The table gives seconds, the speed ratio pymatgen/cztflow, the largest difference of the
 numbers (must be ≤ 1e-6 eV), and peak memory above the interpreter's own as a multiple of
