@@ -19,6 +19,25 @@ app = typer.Typer(
     add_completion=False,
 )
 
+
+def _print_version(value: bool) -> None:
+    """Print ``cztflow VERSION`` and stop, when ``--version`` is given."""
+    if value:
+        from cztflow import __version__
+
+        typer.echo(f"cztflow {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Options that come before the command (``cztflow --version``)."""
+
 _OUTPUT_HELP = "File (POSCAR, .vasp, .cif, .extxyz), or a folder with --all."
 
 Params = Annotated[
@@ -310,12 +329,21 @@ def campaign_write(
 def validate(
     path: Annotated[Path, typer.Argument(help="Campaign folder, tree of VASP input folders, or one folder.")],
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="Machine configuration: also check each NEB's ranks against IMAGES."),
+    ] = None,
 ) -> None:
     """Dry-run check of VASP inputs against the protocol; exit 0 when clean, 1 otherwise."""
     from cztflow.workflows.validate import validate as run_validation
 
     try:
-        findings = run_validation(path)
+        machine = None
+        if config is not None:
+            from cztflow.workflows.config import load_config
+
+            machine = load_config(config)
+        findings = run_validation(path, config=machine)
     except (FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
     if as_json:

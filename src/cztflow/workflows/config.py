@@ -11,7 +11,7 @@ names the file, so a typo never silently falls back to a default.
 .. code-block:: yaml
 
     vasp:
-      command: "srun -n {ranks} vasp_std"   # {ranks} is replaced by vasp.ranks
+      command: "srun -n {ranks} vasp_std"   # {ranks}: the node kind's ranks (resources:)
       gamma_command: "srun -n {ranks} vasp_gam"
       ranks: 128
       max_errors: 5                  # custodian corrections per job before giving up
@@ -26,6 +26,10 @@ names the file, so a typo never silently falls back to a default.
       device: cpu
       optimizer: BFGS                # ASE optimiser of the relaxations run by MLIPs and GPAW
       neb_optimizer: FIRE            # ASE optimiser of their CI-NEB bands
+    resources:                       # per node kind (cztflow.workflows.resources)
+      default: {ranks: 128, cores: 128, walltime_seconds: 86400}
+      neb: {ranks: 130, cores: 130}  # a multiple of IMAGES = 5
+      mlip: {ranks: 1, cores: 1, walltime_seconds: 3600}
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from typing import Any
 import yaml
 
 from cztflow.workflows.incar_policy import free_settings_problems
+from cztflow.workflows.resources import parse_resources, resolve
 
 __all__ = ["ConfigError", "RunConfig", "load_config", "parse_engine_options", "with_engine_options"]
 
@@ -72,9 +77,14 @@ class RunConfig:
     gpaw: dict[str, Any] = field(default_factory=lambda: dict(_DEFAULTS["gpaw"]))
     mlip: dict[str, Any] = field(default_factory=lambda: dict(_DEFAULTS["mlip"]))
     source: Path | None = None
+    resource_table: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def vasp_command(self, gamma: bool = False) -> list[str]:
-        """The VASP command as an argument list, ``{ranks}`` filled in.
+    def resources(self, kind: str) -> dict[str, Any]:
+        """Ranks, cores, nodes, walltime and queue of node kind ``kind`` (see :mod:`.resources`)."""
+        return resolve(self.resource_table, kind, self.vasp)
+
+    def vasp_command(self, gamma: bool = False, kind: str = "default") -> list[str]:
+        """The VASP command as an argument list, ``{ranks}`` filled in with the kind's ranks.
 
         Raises
         ------
@@ -90,9 +100,13 @@ class RunConfig:
             )
         words = shlex.split(raw) if isinstance(raw, str) else [str(w) for w in raw]
         if any("{ranks}" in w for w in words):
-            ranks = self.vasp.get("ranks")
+            ranks = self.resources(kind)["ranks"]
             if not ranks:
-                raise ConfigError(f"{self.source}: vasp.command uses {{ranks}} but vasp.ranks is not set")
+                where = "resources.default" if kind == "default" else f"resources.{kind} or resources.default"
+                raise ConfigError(
+                    f"{self.source}: vasp.command uses {{ranks}} but vasp.ranks is not set "
+                    f"(nor ranks in {where})"
+                )
             words = [w.replace("{ranks}", str(int(ranks))) for w in words]
         return words
 
@@ -131,9 +145,14 @@ def load_config(path: str | Path | None = None, campaign: str | Path | None = No
     if not isinstance(raw, dict):
         raise ConfigError(f"{candidate}: expected sections vasp/gpaw/mlip at top level")
     config = RunConfig(source=candidate)
+    try:
+        config.resource_table = parse_resources(raw.pop("resources", None), str(candidate))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     for section, values in raw.items():
         if section not in _DEFAULTS:
-            raise ConfigError(f"{candidate}: unknown section {section!r}; known: {', '.join(_DEFAULTS)}")
+            known = ", ".join([*_DEFAULTS, "resources"])
+            raise ConfigError(f"{candidate}: unknown section {section!r}; known: {known}")
         if not isinstance(values, dict):
             raise ConfigError(f"{candidate}: section {section!r} must be a mapping")
         unknown = sorted(set(values) - set(_DEFAULTS[section]))
@@ -216,7 +235,11 @@ def _type_problem(section: str, key: str, value: Any) -> str | None:
 def with_engine_options(config: RunConfig, options: dict[str, dict[str, Any]]) -> RunConfig:
     """A copy of ``config`` with a campaign's ``engine_options`` laid over it."""
     merged = RunConfig(
-        vasp=dict(config.vasp), gpaw=dict(config.gpaw), mlip=dict(config.mlip), source=config.source
+        vasp=dict(config.vasp),
+        gpaw=dict(config.gpaw),
+        mlip=dict(config.mlip),
+        source=config.source,
+        resource_table={k: dict(v) for k, v in config.resource_table.items()},
     )
     for section, values in options.items():
         getattr(merged, section).update(values)

@@ -84,8 +84,11 @@ def _calc_folders(root: Path) -> list[Path]:
     return found
 
 
-def validate(path: str | Path, protocol: Protocol | None = None) -> list[Finding]:
+def validate(path: str | Path, protocol: Protocol | None = None, config: Any = None) -> list[Finding]:
     """Check a campaign folder, a tree of VASP input folders or one folder.
+
+    With ``config`` (a :class:`cztflow.workflows.config.RunConfig`), each NEB's rank count
+    (``resources.neb.ranks``) must divide over its IMAGES.
 
     Returns
     -------
@@ -144,12 +147,29 @@ def validate(path: str | Path, protocol: Protocol | None = None) -> list[Finding
                     )
         if node:
             findings += [Finding(rel, *p) for p in _edited_inputs(folder, node)]
+        if config is not None and calc == "neb":
+            findings += _neb_ranks(rel, tags, config)
         whole = _whole_dipol(node, nodes, loaded, root)
         for p in check_folder(inputs, calc, protocol, node["id"] if node else rel, devs, whole):
             findings.append(Finding(rel, *p))
     if campaign:
         findings += _triplets(campaign, loaded)
     return findings
+
+
+def _neb_ranks(rel: str, tags: dict[str, Any], config: Any) -> list[Finding]:
+    """A NEB's ranks from the configuration must be a multiple of its IMAGES."""
+    from cztflow.workflows.resources import neb_ranks_problem
+
+    images = int(tags.get("IMAGES") or 0)
+    ranks = config.resources("neb")["ranks"]
+    problem = neb_ranks_problem(ranks, images) if images else None
+    if not problem:
+        return []
+    source = config.source.name if config.source else "configuration"
+    return [
+        Finding(rel, source, "resources", "resources.neb.ranks", f"a multiple of IMAGES = {images}", problem)
+    ]
 
 
 def _edited_inputs(folder: Path, node: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:

@@ -25,6 +25,7 @@ from cztflow.workflows.engines.base import Engine, EngineError, NodeTask
 from cztflow.workflows.engines.folder_io import incar_values, write_atomic
 from cztflow.workflows.incar_policy import canonical, classify, free_settings_problems
 from cztflow.workflows.lock import same_value
+from cztflow.workflows.resources import neb_ranks_problem
 
 __all__ = ["CORRECTIONS_FILE", "LockedHandler", "VaspEngine", "default_handlers"]
 
@@ -173,10 +174,15 @@ class VaspEngine(Engine):
 
     def check(self, task: NodeTask) -> None:
         super().check(task)
-        self.config.vasp_command()  # a missing command is a configuration error, before anything runs
+        self.config.vasp_command(kind=task.kind)  # a missing command fails before anything runs
         problems = free_settings_problems(self.config.vasp.get("incar") or {}, task.protocol)
         if problems:
             raise EngineError(f"{self.config.source}: vasp.incar: {problems[0]}")
+        if task.kind == "neb":
+            images = int(incar_values(task.folder).get("IMAGES") or task.protocol.neb_images)
+            problem = neb_ranks_problem(self.config.resources("neb")["ranks"], images)
+            if problem:
+                raise EngineError(f"{self.config.source}: resources.neb.ranks: {problem}")
 
     def settings(self, task: NodeTask) -> dict[str, Any]:
         try:
@@ -186,7 +192,8 @@ class VaspEngine(Engine):
         return {
             "engine": "vasp",
             "custodian": custodian_version,
-            "command": self.config.vasp_command(),
+            "command": self.config.vasp_command(kind=task.kind),
+            "resources": self.config.resources(task.kind),
             "machine_incar": dict(self.config.vasp.get("incar") or {}),
             "max_errors": int(self.config.vasp["max_errors"]),
         }
@@ -200,7 +207,7 @@ class VaspEngine(Engine):
         folder = task.folder
         self._machine_tags(folder)
         neb = task.kind == "neb"
-        command = self.config.vasp_command()
+        command = self.config.vasp_command(kind=task.kind)
         gamma = self.config.vasp.get("gamma_command")
         if neb:
             job: Any = VaspNEBJob(command, auto_npar=False, final=True, backup=True, gamma_vasp_cmd=None)
@@ -212,7 +219,7 @@ class VaspEngine(Engine):
                 final=True,
                 backup=True,
                 auto_gamma=bool(gamma),
-                gamma_vasp_cmd=self.config.vasp_command(gamma=True) if gamma else None,
+                gamma_vasp_cmd=self.config.vasp_command(gamma=True, kind=task.kind) if gamma else None,
             )
             output = "vasp.out"
         calc = task.node.get("calc") or task.kind
