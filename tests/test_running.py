@@ -326,6 +326,9 @@ def test_custodian_recovers_when_the_lock_allows(tmp_path):
     assert read_run(folder).final_energy == pytest.approx(-3.5)
     marker = json.loads((folder / MARKER).read_text())
     assert marker["status"] == "finished" and marker["summary"]["corrections"] == 1
+    # the record is read from the outputs, not assumed from custodian's exit
+    assert marker["summary"]["energy"] == pytest.approx(-3.5)
+    assert marker["summary"]["converged"] is True and marker["summary"]["file"] == "vasprun.xml"
 
 
 @pytest.mark.slow

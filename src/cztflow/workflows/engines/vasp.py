@@ -23,6 +23,7 @@ from typing import Any
 
 from cztflow.workflows.engines.base import Engine, EngineError, NodeTask
 from cztflow.workflows.engines.folder_io import incar_values, write_atomic
+from cztflow.workflows.engines.vasp_record import vasp_summary
 from cztflow.workflows.incar_policy import canonical, classify, free_settings_problems
 from cztflow.workflows.lock import same_value
 from cztflow.workflows.resources import neb_ranks_problem
@@ -255,7 +256,7 @@ class VaspEngine(Engine):
             raise EngineError(f"{folder}: custodian stopped: {exc}; see {CORRECTIONS_FILE}") from None
         log = folder / CORRECTIONS_FILE
         corrections = json.loads(log.read_text(encoding="utf-8")) if log.is_file() else []
-        return {"corrections": len(corrections), "converged": True}
+        return {**vasp_summary(folder, neb), "corrections": len(corrections)}
 
     def _machine_tags(self, folder: Path) -> None:
         """Append the configuration's machine tags (NCORE, KPAR, …) to the INCAR once."""
