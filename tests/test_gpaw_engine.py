@@ -8,7 +8,10 @@ import numpy as np
 import pytest
 from running_helpers import cli, small_campaign
 
-pytest.importorskip("gpaw")
+pytest.importorskip(
+    "gpaw",
+    reason="GPAW is not installed: scripts/bootstrap.sh skips it without root and without libxc/FFTW/OpenBLAS (see the docs page Installing on a cluster)",
+)
 
 SPEC = """
 relax: [cote2-001]

@@ -5,4 +5,22 @@ execution) → ``analysis`` (parsers and Fig. 1 quantities).  The paper's settin
 ``cztflow.protocol``.
 """
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+
+def _version() -> str:
+    """The installed distribution's version (``pyproject.toml`` is its one source).
+
+    Returns
+    -------
+    str
+        For example ``"0.1.0"``; ``"0+unknown"`` when the package runs from a source tree
+        that was never installed (``PYTHONPATH=src``).
+    """
+    try:
+        return version("cztflow")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+__version__ = _version()

@@ -38,6 +38,7 @@ def _main(
 ) -> None:
     """Options that come before the command (``cztflow --version``)."""
 
+
 _OUTPUT_HELP = "File (POSCAR, .vasp, .cif, .extxyz), or a folder with --all."
 
 Params = Annotated[

@@ -9,11 +9,27 @@ from typing import Annotated, Any
 
 import typer
 
-from cztflow.cli_run import ConfigOpt, EngineOpt, JobsOpt, _fail, run_with_progress
+from cztflow.cli_run import ConfigOpt, EngineOpt, _fail, run_with_progress
 
-#: Default nodes run side by side: the cores this process may use, at most 4 (each worker holds
-#: its own CHGNet model and GPAW arrays, up to ~1.5 GB; more rarely have independent work here).
-CORES = min(4, max(1, len(os.sched_getaffinity(0))))
+#: Most nodes run side by side by default (each worker holds its own CHGNet model and GPAW
+#: arrays, up to ~1.5 GB; more rarely have independent work here).
+MAX_DEFAULT_JOBS = 4
+
+
+def default_jobs() -> int:
+    """Nodes run side by side when ``--jobs`` is not given: the usable cores, at most 4.
+
+    Returns
+    -------
+    int
+        The cores this process may run on (``os.sched_getaffinity``, Linux) or, where that
+        call does not exist (macOS, Windows), ``os.cpu_count()``; between 1 and
+        :data:`MAX_DEFAULT_JOBS`.
+    """
+    affinity = getattr(os, "sched_getaffinity", None)
+    cores = len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
+    return min(MAX_DEFAULT_JOBS, max(1, cores))
+
 
 #: The packaged campaign specs: the default open-engine run and the smoke run.
 SPECS = {"default": "fig1-open.yaml", "quick": "fig1-quick.yaml"}
@@ -102,7 +118,16 @@ def fig1(
         str | None, typer.Option(help="Relax with this MLIP before VASP/GPAW (see 'cztflow run').")
     ] = None,
     config: ConfigOpt = None,
-    jobs: JobsOpt = CORES,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            help="Nodes run side by side, each in its own process with one thread "
+            f"(default: the usable cores, at most {MAX_DEFAULT_JOBS}).",
+        ),
+    ] = None,
 ) -> None:
     """Regenerate Fig. 1: build, write and validate the campaign, run it, and report against the paper.
 
@@ -116,7 +141,7 @@ def fig1(
 
     from cztflow.workflows.campaign import load_campaign
     from cztflow.workflows.config import ConfigError, load_config
-    from cztflow.workflows.engines.base import EngineError
+    from cztflow.workflows.engines.base import EngineError, require_engine
     from cztflow.workflows.lock import ProtocolLockError
     from cztflow.workflows.plan import parse_engine_choices
     from cztflow.workflows.validate import validate
@@ -130,6 +155,8 @@ def fig1(
         settings = load_config(config, campaign=root)
         typer.echo(f"building the structures of {spec.name} …")
         loaded = load_campaign(spec)
+        for name in sorted({engines[kind] for kind in {node.kind for node in loaded.nodes}}):
+            require_engine(name)  # a missing extra stops here, before the campaign is written
         summary = write_campaign(loaded, root, potcar_spec=True)
     except (ValueError, ProtocolLockError, EngineError, ConfigError, OSError) as exc:
         _fail(exc)
@@ -143,6 +170,6 @@ def fig1(
             typer.secho(f"invalid: {finding.line()}", fg=typer.colors.RED, err=True)
         raise typer.Exit(code=2)
     typer.echo(f"validated {root}: follows the protocol and its {len(loaded.deviations)} declared deviations")
-    report = run_with_progress(root, engines, settings, prerelax=prerelax, jobs=jobs)
+    report = run_with_progress(root, engines, settings, prerelax=prerelax, jobs=jobs or default_jobs())
     missing = _report(root, out)
     raise typer.Exit(code=1 if (missing or report.failed or report.blocked or report.busy) else 0)

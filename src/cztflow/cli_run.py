@@ -91,13 +91,15 @@ def run_with_progress(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from cztflow.workflows.config import ConfigError
-    from cztflow.workflows.engines.base import EngineError
+    from cztflow.workflows.engines.base import EngineError, require_engine
     from cztflow.workflows.plan import engine_for_nodes, node_cost, read_campaign
     from cztflow.workflows.runner import refuse_unrunnable, run_campaign
 
     try:
         nodes = [n for n in read_campaign(directory)["nodes"] if only is None or only(n)]
         chosen = engine_for_nodes(nodes, engines)
+        for name in sorted(set(chosen.values()) | ({prerelax} if prerelax else set())):
+            require_engine(name)  # a missing extra: one line, before the progress bar
         refuse_unrunnable(directory, nodes, db)  # before the progress bar: one line, nothing else
     except (EngineError, ConfigError) as exc:
         _fail(exc)

@@ -9,6 +9,24 @@ them, LOCPOT/CHGCAR in VASP's volumetric format.
 
 from __future__ import annotations
 
-from cztflow.workflows.engines.base import ENGINE_NAMES, Engine, EngineError, NodeTask, make_engine
+from cztflow.workflows.engines.base import (
+    ENGINE_EXTRAS,
+    ENGINE_NAMES,
+    Engine,
+    EngineError,
+    NodeTask,
+    make_engine,
+    missing_extra,
+    require_engine,
+)
 
-__all__ = ["ENGINE_NAMES", "Engine", "EngineError", "NodeTask", "make_engine"]
+__all__ = [
+    "ENGINE_EXTRAS",
+    "ENGINE_NAMES",
+    "Engine",
+    "EngineError",
+    "NodeTask",
+    "make_engine",
+    "missing_extra",
+    "require_engine",
+]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,10 +11,27 @@ from typing import Any
 from cztflow.protocol import Protocol
 from cztflow.workflows.config import RunConfig
 
-__all__ = ["ENGINE_NAMES", "Engine", "EngineError", "NodeTask", "make_engine"]
+__all__ = [
+    "ENGINE_EXTRAS",
+    "ENGINE_NAMES",
+    "Engine",
+    "EngineError",
+    "NodeTask",
+    "make_engine",
+    "missing_extra",
+    "require_engine",
+]
 
 #: Engines cztflow knows, in the order the docs list them.
 ENGINE_NAMES = ("chgnet", "sevenn", "gpaw", "vasp")
+
+#: The open engines are extras: engine -> (its name in messages, the extra, the modules it
+#: imports).  VASP needs only the core dependencies (custodian, pymatgen).
+ENGINE_EXTRAS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "chgnet": ("CHGNet", "mlip", ("torch", "chgnet", "dftd3")),
+    "sevenn": ("SevenNet", "sevenn", ("torch", "sevenn", "dftd3")),
+    "gpaw": ("GPAW", "gpaw", ("gpaw", "dftd3")),
+}
 
 
 class EngineError(RuntimeError):
@@ -92,6 +110,53 @@ class Engine(abc.ABC):
         """Run ``task`` in its folder; return a short summary (energy, steps, converged)."""
 
 
+def _importable(module: str) -> bool:
+    """Whether ``module`` can be imported, without importing it (torch takes seconds)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def missing_extra(name: str) -> str | None:
+    """The one-line error for an engine whose optional packages are not installed.
+
+    Parameters
+    ----------
+    name
+        An engine name (:data:`ENGINE_NAMES`).
+
+    Returns
+    -------
+    str or None
+        For example ``"the CHGNet engine needs the 'mlip' extra (chgnet, dftd3 missing): pip
+        install 'cztflow[mlip]'"``; None when every package is there, or for VASP.
+    """
+    if name not in ENGINE_EXTRAS:
+        return None
+    label, extra, modules = ENGINE_EXTRAS[name]
+    missing = [m for m in modules if not _importable(m)]
+    if not missing:
+        return None
+    return (
+        f"the {label} engine needs the '{extra}' extra ({', '.join(missing)} missing): "
+        f"pip install 'cztflow[{extra}]'"
+    )
+
+
+def require_engine(name: str) -> None:
+    """Stop with the one-line 'install the extra' error if engine ``name`` cannot be imported.
+
+    Raises
+    ------
+    EngineError
+        The message of :func:`missing_extra`.
+    """
+    problem = missing_extra(name)
+    if problem:
+        raise EngineError(problem)
+
+
 def make_engine(name: str, config: RunConfig) -> Engine:
     """The engine called ``name``.
 
@@ -103,6 +168,7 @@ def make_engine(name: str, config: RunConfig) -> Engine:
     """
     if name not in ENGINE_NAMES:
         raise EngineError(f"unknown engine {name!r}; cztflow knows {', '.join(ENGINE_NAMES)}")
+    require_engine(name)
     if name in ("chgnet", "sevenn"):
         from cztflow.workflows.engines.mlip import MlipEngine
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from cztflow.workflows.engines.ase_runs import run_neb, run_record, run_single
-from cztflow.workflows.engines.base import Engine, EngineError, NodeTask
+from cztflow.workflows.engines.base import Engine, EngineError, NodeTask, missing_extra
 from cztflow.workflows.engines.folder_io import (
     atoms_from_poscar,
     incar_values,
@@ -73,12 +73,11 @@ class GpawEngine(Engine):
 
     def check(self, task: NodeTask) -> None:
         super().check(task)
-        try:
-            import gpaw  # noqa: F401
-        except ImportError:
-            raise EngineError(
-                "engine gpaw needs GPAW: run scripts/bootstrap.sh (it builds GPAW with libxc, FFTW, OpenBLAS)"
-            ) from None
+        problem = missing_extra("gpaw")
+        if problem:
+            # GPAW compiles against libxc, FFTW and BLAS: the docs page "Installing on a cluster"
+            # says where those come from (scripts/bootstrap.sh, conda-forge, the cluster's module)
+            raise EngineError(problem)
 
     def _natoms(self, folder: Path) -> int:
         first = folder / "POSCAR" if (folder / "POSCAR").is_file() else folder / "00" / "POSCAR"

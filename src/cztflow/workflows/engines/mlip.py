@@ -19,7 +19,7 @@ from ase.calculators.mixing import SumCalculator
 from ase.units import Bohr
 
 from cztflow.workflows.engines.ase_runs import run_neb, run_single
-from cztflow.workflows.engines.base import Engine, EngineError, NodeTask
+from cztflow.workflows.engines.base import ENGINE_EXTRAS, Engine, EngineError, NodeTask
 from cztflow.workflows.engines.folder_io import incar_values
 
 __all__ = ["MlipEngine", "d3_calculator"]
@@ -48,7 +48,9 @@ def d3_calculator(protocol: Any) -> Any:
     try:
         from dftd3.ase import DFTD3
     except ImportError:
-        raise EngineError("DFT-D3 needs the 'dftd3' package: pip install dftd3") from None
+        raise EngineError(
+            "DFT-D3 needs the 'dftd3' package (in the 'mlip', 'sevenn' and 'gpaw' extras): pip install dftd3"
+        ) from None
     cut = protocol.decision("d3_cutoffs").value
     return DFTD3(
         method="PBE",
@@ -89,10 +91,11 @@ class MlipEngine(Engine):
                 from sevenn.calculator import SevenNetCalculator
 
                 mlip = SevenNetCalculator(model="7net-0", device=device)
-        except ImportError:
-            extra = "chgnet" if self.name == "chgnet" else "sevenn"
+        except ImportError as exc:
+            label, extra, _ = ENGINE_EXTRAS[self.name]
             raise EngineError(
-                f"engine {self.name} needs the '{extra}' package: pip install 'cztflow[{extra}]'"
+                f"the {label} engine needs the '{extra}' extra ({exc.name or exc} missing): "
+                f"pip install 'cztflow[{extra}]'"
             ) from None
         return SumCalculator([mlip, d3_calculator(protocol)])
 
