@@ -10,7 +10,8 @@ from running_helpers import cli, small_campaign
 
 pytest.importorskip(
     "gpaw",
-    reason="GPAW is not installed: scripts/bootstrap.sh skips it without root and without libxc/FFTW/OpenBLAS (see the docs page Installing on a cluster)",
+    reason="GPAW is not installed: scripts/bootstrap.sh skips it without root and without "
+    "libxc/FFTW/OpenBLAS (see the docs page Installing on a cluster)",
 )
 
 SPEC = """
