@@ -14,8 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from cztflow.analysis.errors import MalformedFileError, TruncatedFileError, UnfinishedRunError
-from cztflow.analysis.run import RunSummary, convergence_issues
+from cztflow.analysis.errors import (
+    MalformedFileError,
+    NoEnergyError,
+    TruncatedFileError,
+    UnfinishedRunError,
+)
+from cztflow.analysis.run import MANY_BODY_ALGOS, RunSummary, convergence_issues
 from cztflow.analysis.textfile import floats, read_bytes, row_floats
 
 __all__ = ["read_outcar"]
@@ -103,6 +108,14 @@ def _lattice(data: bytes, end: int, path: Path) -> np.ndarray:
     return row_floats(b"\n".join(lines), 6, path, "direct lattice vectors")[:, :3]
 
 
+def _many_body_algo(head: bytes) -> str | None:
+    """The ALGO of a GW/RPA/BSE run (the INCAR's, else the one VASP selected), or None."""
+    for match in re.finditer(rb"(?m)^\s*ALGO\s*=\s*(\S+)", head):
+        if match.group(1).decode().upper() in MANY_BODY_ALGOS:
+            return match.group(1).decode()
+    return None
+
+
 def _last_scf(data: bytes, start: int, end: int, path: Path) -> tuple[int, float | None]:
     """SCF iterations of the ionic step whose text lies in [start, end), and the last dE."""
     iterations = re.findall(rb"Iteration\s*(\d+)\(\s*(\d+)\)", data[start:end])
@@ -147,6 +160,15 @@ def read_outcar(path: str | Path) -> RunSummary:
     steps = data.count(_IONIC_HEADING)
     last = data.rfind(_IONIC_HEADING)
     if last < 0:
+        algo = _many_body_algo(head)
+        if algo:
+            # A GW/RPA/BSE run starts from converged orbitals and writes no ionic energy block.
+            done = (
+                ""
+                if b"General timing and accounting" in data
+                else "; the run did not finish (no timing block)"
+            )
+            raise NoEnergyError(path, f"no total energy in a GW run (ALGO = {algo}){done}")
         raise UnfinishedRunError(
             path, "no ionic step completed (no 'FREE ENERGIE OF THE ION-ELECTRON SYSTEM' block)"
         )
@@ -159,11 +181,21 @@ def read_outcar(path: str | Path) -> RunSummary:
     e_wo = _number(sigma0.group(1), path, f"energy without entropy of ionic step {steps}")
     e_0 = _number(sigma0.group(2), path, f"energy(sigma->0) of ionic step {steps}")
 
-    force_at = data.rfind(b"TOTAL-FORCE (eV/Angst)", 0, last)
+    # VASP 5 and 6 print a step's lattice and TOTAL-FORCE table before its energy block;
+    # VASP 4 prints them after it, so there the tables before it are the previous step's.
+    vasp4 = version.group(1).startswith(b"4.")
+    if vasp4:
+        force_at = data.find(b"TOTAL-FORCE (eV/Angst)", last)
+        lattice_end = force_at if force_at >= 0 else len(data)
+        if data.rfind(b"direct lattice vectors", last, lattice_end) < 0:
+            lattice_end = last  # cut before this step's lattice: the one it started from
+    else:
+        force_at = data.rfind(b"TOTAL-FORCE (eV/Angst)", 0, last)
+        lattice_end = last
     positions = forces = None
     if force_at >= 0:
         positions, forces = _forces_block(data, data.rfind(b"\n", 0, force_at) + 1, nions, path, steps)
-    lattice = _lattice(data, last, path)
+    lattice = _lattice(data, lattice_end, path)
     if positions is None:
         positions = np.zeros((nions, 3))
 

@@ -8,7 +8,16 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["RunSummary"]
+__all__ = ["MANY_BODY_ALGOS", "RunSummary"]
+
+#: ALGO values of many-body runs (GW, RPA/ACFDT, BSE), which write eigenvalues but no total
+#: energy: an OUTCAR of such a run has no ``FREE ENERGIE`` block, a vasprun.xml no ``<energy>``.
+#: The ``R`` variants are the low-scaling (real-space, imaginary-time) algorithms of VASP 6.
+MANY_BODY_ALGOS = frozenset(
+    {"GW", "GW0", "EVGW", "EVGW0", "QPGW", "QPGW0", "SCGW", "SCGW0", "G0W0"}
+    | {"G0W0R", "GWR", "GW0R", "EVGW0R", "QPGWR", "QPGW0R"}
+    | {"RPA", "ACFDT", "RPAR", "ACFDTR", "BSE", "TDHF"}
+)
 
 
 @dataclass

@@ -30,7 +30,7 @@ from cztflow.analysis.errors import (
     TruncatedFileError,
     UnfinishedRunError,
 )
-from cztflow.analysis.run import RunSummary, convergence_issues
+from cztflow.analysis.run import MANY_BODY_ALGOS, RunSummary, convergence_issues
 from cztflow.analysis.textfile import load, parse_floats
 
 __all__ = ["Vasprun", "read_vasprun"]
@@ -323,11 +323,19 @@ def _last_dos(data: bytes, start: int, end: int, path: Path) -> tuple[int, int] 
     return _span(data, b"dos", at, end, path)
 
 
-#: ALGO values of runs that write eigenvalues but no total energy.
-_GW_ALGOS = frozenset(
-    {"GW", "GW0", "EVGW", "EVGW0", "QPGW", "QPGW0", "SCGW", "SCGW0"}
-    | {"G0W0", "G0W0R", "GWR", "RPA", "ACFDT", "BSE"}
-)
+def _dos_efermi(data: bytes, dos: tuple[int, int], path: Path) -> float | None:
+    """E-fermi of a ``<dos>``; None when it has no efermi item, refused when the item is
+    there but is not one number closed by ``</i>`` (a damaged copy gives no number)."""
+    fermi = _EFERMI.search(data, dos[0], dos[1])
+    if fermi:
+        return _finite(fermi.group(1), path, "E-fermi of the DOS")
+    at = data.find(b'<i name="efermi">', dos[0], dos[1])
+    if at >= 0:
+        line = bytes(data[at : data.find(b"\n", at, dos[1])]).decode(errors="replace")
+        raise MalformedFileError(
+            path, f"E-fermi of the DOS: {line.strip()!r} is not one number closed by </i>"
+        )
+    return None
 
 
 def _gw_label(data: bytes) -> str:
@@ -338,7 +346,7 @@ def _gw_label(data: bytes) -> str:
 def _is_gw(data: bytes) -> bool:
     """Whether the INCAR asks for a GW/RPA/BSE run, which writes no total energy."""
     match = re.search(rb'name="ALGO">\s*([^<\s]*)', data[: data.find(b"</incar>")])
-    return bool(match) and match.group(1).decode().upper() in _GW_ALGOS
+    return bool(match) and match.group(1).decode().upper() in MANY_BODY_ALGOS
 
 
 def _where_cut(data: bytes) -> str:
@@ -489,9 +497,7 @@ def _read(data, path: Path, *, electronic: bool, partial: bool) -> Vasprun:
     )
     dos_span = _last_dos(data, ionic_span[1], calc_end, path)
     if dos_span:
-        fermi = _EFERMI.search(data, dos_span[0], dos_span[1])
-        if fermi:
-            result.efermi = _finite(fermi.group(1), path, "E-fermi of the DOS")
+        result.efermi = _dos_efermi(data, dos_span, path)
     if electronic:
         _read_electronic(data, result, ionic_span[1], calc_end, dos_span, path)
     return result
@@ -532,8 +538,7 @@ def _gw_result(
     )
     dos_span = _last_dos(data, *calc, path)
     if dos_span:
-        fermi = _EFERMI.search(data, dos_span[0], dos_span[1])
-        result.efermi = _finite(fermi.group(1), path, "E-fermi of the DOS") if fermi else None
+        result.efermi = _dos_efermi(data, dos_span, path)
     _read_electronic(data, result, calc[0], calc[1], dos_span, path)
     return result
 
