@@ -2,8 +2,8 @@
 run's own printed numbers, flagged or refused for its true cause, and no damaged copy of a
 file gives a number that is not the run's.
 
-The files live in a cache folder outside the repository (``python tests/corpus/corpus.py``
-fills it); the tests skip when it is absent.
+The files are committed in ``tests/corpus/files`` (``$CZTFLOW_VASP_CORPUS`` points at another
+folder), so these tests run on a clean clone with no network.
 """
 
 from __future__ import annotations
@@ -34,11 +34,13 @@ BY_NAME = {entry.name: entry for entry in ENTRIES}
 
 @pytest.fixture(scope="session")
 def vasp_corpus() -> Path:
-    """The corpus cache folder; skips when a file is missing."""
+    """The corpus folder; fails when a file is missing (they are committed, not fetched)."""
     root = cache_dir()
     missing = [entry.file for entry in ENTRIES if not (root / entry.file).is_file()]
     if missing:
-        pytest.skip(f"{root} lacks {len(missing)} corpus files: run python tests/corpus/corpus.py")
+        pytest.fail(
+            f"{root} lacks {len(missing)} corpus files, such as {missing[0]}: python tests/corpus/corpus.py"
+        )
     return root
 
 
@@ -71,8 +73,9 @@ def _read(path: Path, kind: str) -> tuple[dict[str, float | None], bool, list[st
 def test_corpus_file(vasp_corpus, entry: Entry):
     path = vasp_corpus / entry.file
     if entry.expect == "refused":
+        # read_run is what refuses a run (read_vasprun still gives a GW run's eigenvalues).
         with pytest.raises(getattr(errors_module, entry.error)) as info:
-            _read(path, entry.kind)
+            read_run(path) if entry.kind in ("outcar", "vasprun") else _read(path, entry.kind)
         assert str(path) in str(info.value) and entry.words in str(info.value)
         return
     numbers, trusted, issues = _read(path, entry.kind)
@@ -188,7 +191,8 @@ def test_chgcar_cut_in_its_augmentation_occupancies_is_refused(vasp_corpus, tmp_
 
 _LAST_VALUE = {
     "outcar": rb"energy\(sigma->0\)\s*=\s*(\S+)",
-    "vasprun": rb'<i name="e_fr_energy">\s*(\S+)',
+    # VASP 4.6 writes no space before </i>: the number is what precedes the next tag.
+    "vasprun": rb'<i name="e_fr_energy">\s*([^<\s]+)',
     "oszicar": rb"E0=\s*(\S+)",
 }
 
@@ -197,7 +201,7 @@ _LAST_VALUE = {
 _OTHER_VALUES = {
     "outcar": {"E-fermi": rb"E-fermi :\s*(\S+)"},
     "vasprun": {
-        "E-fermi": rb'<i name="efermi">\s*(\S+)',
+        "E-fermi": rb'<i name="efermi">\s*([^<\s]+)',
         # The step's own <eigenvalues> (two spaces in), not those inside <projected>.
         "an eigenvalue": rb"\n  <eigenvalues>\s*<array>[\s\S]*?<r>\s*(\S+)",
     },
@@ -284,19 +288,59 @@ def test_damaged_copies_give_no_number(vasp_corpus, tmp_path, entry):
         assert numbers["final_energy"] in truth, (label, numbers["final_energy"])
 
 
-def test_gw_run_has_eigenvalues_but_no_energy(vasp_corpus, tmp_path):
-    """No GW vasprun.xml is in the corpus (pymatgen's is not in a fetchable mirror): a real
-    static run relabelled ``ALGO = GW0`` checks the two paths. read_run refuses it for its true
-    cause; read_electronic still gives the eigenvalues, hence the gap."""
-    source = vasp_corpus / BY_NAME["custodian/indirect_gap_vasp522/vasprun.xml"].file
-    text = read_bytes(source).replace(b'name="ALGO"> Fast', b'name="ALGO"> GW0', 1)
-    path = tmp_path / "vasprun.xml"
-    path.write_bytes(text)
-    with pytest.raises(errors_module.NoEnergyError, match=r"no total energy in a GW run \(ALGO = GW0\)"):
+def test_gw_run_has_eigenvalues_but_no_energy(vasp_corpus):
+    """A real EVGW0 run (VASP 6.1.0, Si): read_run refuses it for its true cause;
+    read_electronic gives its quasiparticle eigenvalues, hence the gap."""
+    path = vasp_corpus / BY_NAME["nomad/Si_evgw0_vasp610/vasprun.xml"].file
+    with pytest.raises(errors_module.NoEnergyError, match=r"no total energy in a GW run \(ALGO = EVGW0\)"):
         read_run(path)
-    gw, dft = read_electronic(path), read_electronic(source)
+    gw = read_electronic(path)
     assert gw.final_energy is None and gw.converged and "no total energy" in gw.issues[0]
-    assert np.array_equal(gw.eigenvalues, dft.eigenvalues) and gw.efermi == dft.efermi
+    assert gw.efermi == pytest.approx(2.37222257, abs=1e-8)
+    assert gw.eigenvalues.shape == (1, 16, 72)  # spin, k-points, NBANDS as in the file
+    gap = band_gap(gw.eigenvalues, gw.occupations)
+    # Highest occupied 2.1320 eV at k-point 1 (Gamma), lowest empty 3.8526 eV at k-point 13.
+    assert (gap.vbm, gap.cbm, gap.vbm_kpoint, gap.cbm_kpoint) == (2.132, 3.8526, 0, 12)
+    assert gap.gap == pytest.approx(1.7206, abs=1e-9) and not gap.direct
+
+
+@pytest.mark.parametrize(("run", "algo"), [("Si_evgw0_vasp610", "EVGW0"), ("F_rpar_vasp621", "RPAR")])
+def test_gw_and_rpa_outcars_are_refused_for_their_true_cause(vasp_corpus, run, algo):
+    """A finished GW or RPA OUTCAR has no FREE ENERGIE block: it is not an unfinished run."""
+    path = vasp_corpus / BY_NAME[f"nomad/{run}/OUTCAR"].file
+    with pytest.raises(errors_module.NoEnergyError, match=rf"no total energy in a GW run \(ALGO = {algo}\)$"):
+        read_run(path)
+
+
+def test_vasprun_efermi_item_without_its_end_is_refused(vasp_corpus, tmp_path):
+    """VASP 4.6 writes ``<i name="efermi">      5.64692767</i>`` with no space before the tag: an
+    item whose ``</i>`` is lost must be refused, not read as a run without E-fermi."""
+    text = read_bytes(vasp_corpus / BY_NAME["nomad/Si_relax2_vasp4635/vasprun.xml.xz"].file)
+    path = tmp_path / "vasprun.xml"
+    path.write_bytes(text.replace(b"5.64692767</i>", b"5.64692767", 1))
+    with pytest.raises(MalformedFileError, match=r"E-fermi of the DOS: .*5\.64692767.* not one number"):
+        read_vasprun(path)
+    assert (
+        read_vasprun(vasp_corpus / BY_NAME["nomad/Si_relax2_vasp4635/vasprun.xml.xz"].file).efermi
+        == 5.64692767
+    )
+
+
+def test_vasp46_outcar_takes_forces_and_lattice_after_the_energy(vasp_corpus):
+    """VASP 4.6 prints a step's lattice and TOTAL-FORCE table after its energy block (VASP 5
+    and 6 before it): the last step's forces and cell are those after the last energy."""
+    outcar = read_outcar(vasp_corpus / BY_NAME["nomad/GeZnNa2_relax_vasp4635/OUTCAR.bz2"].file)
+    vasprun = read_vasprun(vasp_corpus / BY_NAME["nomad/GeZnNa2_relax_vasp4635/vasprun.xml"].file)
+    # The OUTCAR's last TOTAL-FORCE table (step 23); step 22's largest force is 0.050151.
+    assert outcar.forces[:, 2].tolist() == [-0.000156, -0.049986, 0.034315, 0.015827]
+    assert outcar.max_force == pytest.approx(0.049986, abs=1e-9)
+    assert outcar.positions[1].tolist() == [0.0, 0.0, -0.37811]
+    # ISIF = 3: the cell of step 23 (step 22's a is 3.229471611).
+    assert np.diag(outcar.lattice).tolist() == [3.218730048, 3.869767446, 7.856450813]
+    assert np.allclose(outcar.forces, vasprun.forces, atol=1e-6)
+    assert np.allclose(outcar.lattice, vasprun.lattice, atol=1e-8)
+    single = read_outcar(vasp_corpus / BY_NAME["nomad/Zn_dftu_vasp4635/OUTCAR"].file)
+    assert single.forces is not None and single.max_force == 0.0  # NSW = 0: the one table, after the energy
 
 
 def _shared_files() -> list[Path]:

@@ -1,11 +1,14 @@
-"""A corpus of real VASP outputs from public repositories, fetched into a cache folder.
+"""A corpus of real VASP outputs from public repositories, kept in this repository.
 
-The files are not kept in this repository. Each entry records where it comes from
-(repository, commit, path, licence) and its SHA-256; ``python tests/corpus/corpus.py``
-copies them into the cache, from a local git mirror of the repository when one is found
-(``--mirrors``, default ``/work/.mirror/<owner>+<name>/repo``) or else from
-raw.githubusercontent.com at the recorded commit. Some entries are stored compressed in
-the cache (``compress``), so that the readers meet plain, .gz, .bz2 and .xz files.
+The files live in ``tests/corpus/files/`` (``NOTICE.md`` there names each source, its
+licence and copyright line): only files whose licence allows redistribution (MIT, BSD,
+Apache-2.0) are kept, so the corpus tests run on a clean clone with no network. Each entry
+records where its file comes from (repository, commit, path, licence) and the file's
+SHA-256. ``python tests/corpus/corpus.py`` adds the files of new entries to the folder,
+from a local git mirror of the repository when one is found (``--mirrors``, default
+``/work/.mirror/<owner>+<name>/repo``) or else from raw.githubusercontent.com at the
+recorded commit. Some entries are stored compressed (``compress``), so that the readers
+meet plain, .gz, .bz2 and .xz files.
 
 Reference values are the runs' own printed numbers: the ``FREE ENERGIE OF THE
 ION-ELECTRON SYSTEM`` block of the last ionic step of the OUTCAR (``TOTEN``, ``energy
@@ -13,7 +16,8 @@ without entropy``, ``energy(sigma->0)``) and the OUTCAR's last ``E-fermi`` line 
 for a vasprun.xml without an OUTCAR, the last ground-state ``<scstep>`` (cross-checked
 against pymatgen where pymatgen is right). They were never produced by cztflow.
 
-The cache folder is ``$CZTFLOW_VASP_CORPUS``, else ``~/.cache/cztflow/vasp-corpus``.
+The folder is ``tests/corpus/files/``; ``$CZTFLOW_VASP_CORPUS`` points the tests and the
+fetcher at another one.
 """
 
 from __future__ import annotations
@@ -35,6 +39,12 @@ __all__ = ["ENTRIES", "Entry", "cache_dir", "fetch"]
 CUSTODIAN = ("materialsproject/custodian", "e22cc8853e29c5534024045e2d628ffa027fe83a", "MIT")
 AIIDA = ("aiida-vasp/aiida-vasp", "5ca8fb2d2e39624ff2594771c555385b446a6921", "MIT")
 PHONOPY = ("phonopy/phonopy", "3a3e0f099da5de2556e75d72ea89b3bb22c8e97e", "BSD-3-Clause")
+NOMAD_PARSERS = ("nomad-coe/electronic-parsers", "82206430661c84bcfd9ab4a836d3458310c31dbc", "Apache-2.0")
+#: The GW run's OUTCAR was removed from electronic-parsers after this commit (835c5ff).
+NOMAD_PARSERS_GW = ("nomad-coe/electronic-parsers", "a8aa78d1c7b3c2016627de11962b46d5aa9a7f9e", "Apache-2.0")
+NOMAD = ("nomad-coe/nomad", "6fa4db512e99a175e0c2478904ebb4319ef58f61", "Apache-2.0")
+#: nomad's GeZnNa2 relaxation (VASP 4.6.35) was removed after this commit (8d262cd).
+NOMAD_2019 = ("nomad-coe/nomad", "d11c9ca720cd944560e98d78e9859b7911338fcd", "Apache-2.0")
 
 
 @dataclass(frozen=True)
@@ -44,7 +54,7 @@ class Entry:
     Attributes
     ----------
     name
-        Path in the cache folder (the run's folder, then the file name with any
+        Path in the corpus folder (the run's folder, then the file name with any
         compression suffix added by ``compress``).
     source
         (repository, commit, licence).
@@ -62,7 +72,7 @@ class Entry:
         final_energy, free_energy, energy_without_entropy, efermi, ionic_steps, as printed by
         the run (keys absent when the file does not print them).
     compress
-        "", "gz", "bz2" or "xz": how the cache stores it.
+        "", "gz", "bz2" or "xz": how the corpus folder stores it.
     """
 
     name: str
@@ -78,7 +88,7 @@ class Entry:
 
     @property
     def file(self) -> str:
-        """Path in the cache folder, with the suffix of the compression applied there."""
+        """Path in the corpus folder, with the suffix of the compression applied there."""
         return f"{self.name}.{self.compress}" if self.compress else self.name
 
     @property
@@ -91,10 +101,14 @@ class Entry:
         return "volumetric"
 
 
+#: The corpus files, committed with the tests.
+FILES = Path(__file__).resolve().parent / "files"
+
+
 def cache_dir() -> Path:
-    """The cache folder (``$CZTFLOW_VASP_CORPUS`` or ``~/.cache/cztflow/vasp-corpus``)."""
+    """The corpus folder: ``$CZTFLOW_VASP_CORPUS``, else ``tests/corpus/files``."""
     env = os.environ.get("CZTFLOW_VASP_CORPUS")
-    return Path(env) if env else Path.home() / ".cache" / "cztflow" / "vasp-corpus"
+    return Path(env) if env else FILES
 
 
 _OPENERS = {"gz": gzip.compress, "bz2": bz2.compress, "xz": lzma.compress}
@@ -141,7 +155,7 @@ def fetch(mirrors: Path, target: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Fetch the corpus into the cache folder."""
+    """Fetch the files of the corpus that its folder lacks."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mirrors", type=Path, default=Path("/work/.mirror"))
     parser.add_argument("--target", type=Path, default=cache_dir())
@@ -903,6 +917,97 @@ ENTRIES: list[Entry] = [
             "ionic_steps": 1,
             "efermi": 3.22215945,
         },
+    ),
+    Entry(
+        "nomad/Zn_dftu_vasp4635/OUTCAR",
+        NOMAD_PARSERS,
+        "tests/data/vasp/dftu/single_parameter/OUTCAR",
+        "982bce777ef676d45fb4d5dae74b10aa6aa424c48433f79f158294953eea4f49",
+        ("vasp4.6", "dft+u"),
+        reference={
+            "final_energy": -0.915070,
+            "free_energy": -0.915070,
+            "energy_without_entropy": -0.915070,
+            "ionic_steps": 1,
+            "efermi": 3.3627,
+        },
+        compress="xz",
+    ),
+    Entry(
+        "nomad/GeZnNa2_relax_vasp4635/OUTCAR.bz2",
+        NOMAD_2019,
+        "tests/data/parsers/vasp/GeZnNa2_Test/OUTCAR.relax1.bz2",
+        "06055d8188df89945d2f96b479e77df9ad2226278d378364f2e6e992f3c79c05",
+        ("vasp4.6", "relax", "ispin2", "smearing"),
+        reference={
+            "final_energy": -8.186087,
+            "free_energy": -8.186158,
+            "energy_without_entropy": -8.185945,
+            "ionic_steps": 23,
+            "efermi": 2.4833,
+        },
+    ),
+    Entry(
+        "nomad/GeZnNa2_relax_vasp4635/vasprun.xml",
+        NOMAD_2019,
+        "tests/data/parsers/vasp/GeZnNa2_Test/vasprun.xml.relax1",
+        "c3c9aaecf8583be864625984bbe5fff4e1b7a8bfa2a85f34ae16cf56ef4b3d30",
+        ("vasp4.6", "relax", "ispin2", "smearing", "e_wo_entrp"),
+        # No <dos>, hence no E-fermi; the fields of the step's <energy> are shifted as in 5.4.
+        reference={
+            "final_energy": -8.18608694,
+            "free_energy": -8.18615798,
+            "energy_without_entropy": -8.18594486,
+            "ionic_steps": 23,
+        },
+        compress="xz",
+    ),
+    Entry(
+        "nomad/Si_relax2_vasp4635/vasprun.xml.xz",
+        NOMAD,
+        "tests/data/normalizers/dos/dos_si_vasp/vasprun.xml.relax2.xz",
+        "fb55c00ed185b466cdf24bf20439233128d9508c3a36ec15dd007150085b3ade",
+        ("vasp4.6", "relax", "smearing", "e_wo_entrp"),
+        reference={
+            "final_energy": -10.8474274,
+            "free_energy": -10.84740604,
+            "energy_without_entropy": -10.8474701,
+            "ionic_steps": 3,
+            "efermi": 5.64692767,
+        },
+    ),
+    Entry(
+        "nomad/Si_evgw0_vasp610/vasprun.xml",
+        NOMAD_PARSERS,
+        "tests/data/vasp/Si_GW/vasprun.xml",
+        "a4120151169c1da654dd2a4bfbdffcec5d3225e98eb8d9b37f5674161cbbd4a7",
+        ("gw", "vasp6.1"),
+        compress="xz",
+        expect="refused",
+        error="NoEnergyError",
+        words="no total energy in a GW run (ALGO = EVGW0)",
+    ),
+    Entry(
+        "nomad/Si_evgw0_vasp610/OUTCAR",
+        NOMAD_PARSERS_GW,
+        "tests/data/vasp/Si_GW/OUTCAR",
+        "2001f6b11e18ce185c38dd6141c6883ed9d02dd058f7767bae9d1e4dd89229ba",
+        ("gw", "vasp6.1"),
+        compress="xz",
+        expect="refused",
+        error="NoEnergyError",
+        words="no total energy in a GW run (ALGO = EVGW0)",
+    ),
+    Entry(
+        "nomad/F_rpar_vasp621/OUTCAR",
+        NOMAD_PARSERS,
+        "tests/data/vasp/alternative_pseudopotentials/F_GW/OUTCAR",
+        "c67c30fa00bea0aad9ed3153328fa87db584e7ffcf6d151e7580a5b9a5f41b87",
+        ("rpa", "vasp6.2"),
+        compress="xz",
+        expect="refused",
+        error="NoEnergyError",
+        words="no total energy in a GW run (ALGO = RPAR)",
     ),
 ]
 
