@@ -7,6 +7,13 @@ attempt; the attempt number is kept in ``fake_vasp_attempts``):
 * ``ok``: write OUTCAR, OSZICAR, CONTCAR and vasprun.xml in VASP's formats and exit 0;
 * any key of ``ERRORS``: print that VASP error message to standard output and exit 1.
 
+With ``$FAKE_VASP_STEPS`` set, a relaxation (``IBRION`` 1-3 with ``NSW`` > 0) takes that
+many ionic steps (otherwise one step that moves nothing), sleeping ``$FAKE_VASP_SLEEP``
+seconds before each (default 0) so that a test can stop it mid-run.  Each step moves the
+first atom by ``STEP_SHIFT`` along a (fractional) and rewrites OSZICAR and CONTCAR at once,
+as VASP does, so a run stopped after ``m`` steps leaves a CONTCAR ``m`` shifts from its
+POSCAR and ``m`` lines ``F=`` in OSZICAR.
+
 The files it writes are format-exact, so cztflow's parsers and pymatgen read them.
 """
 
@@ -14,12 +21,16 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
 from fakes import outcar_text, vasprun_text
+
+#: How far (fractional, along a) each ionic step moves the first atom.
+STEP_SHIFT = 0.001
 
 ERRORS = {
     "edddav": "Error EDDDAV: Call to ZHEGV failed. Returncode = 7 1 16",
@@ -49,6 +60,17 @@ def _incar(path: Path) -> dict[str, str]:
     return out
 
 
+def _contcar(lines: list[str], frac: np.ndarray, natoms: int) -> str:
+    """POSCAR ``lines`` with the positions replaced by ``frac`` (flags kept); Cartesian ones as read."""
+    out = list(lines)
+    row = 8 if lines[7].strip()[:1].lower() == "s" else 7
+    if lines[row].strip()[:1].lower() not in ("c", "k"):
+        for i in range(natoms):
+            rest = lines[row + 1 + i].split()[3:]
+            out[row + 1 + i] = " ".join([*(f"{x:.10f}" for x in frac[i]), *rest])
+    return "\n".join(out) + "\n"
+
+
 def main() -> int:
     here = Path.cwd()
     counter = here / "fake_vasp_attempts"
@@ -62,31 +84,43 @@ def main() -> int:
         return 1
     species, counts, lattice, frac, lines = _poscar(here / "POSCAR")
     incar = _incar(here / "INCAR")
-    energy = -3.5 * sum(counts)
+    relax = incar.get("IBRION", "-1").strip() in ("1", "2", "3") and int(incar.get("NSW", "0")) > 0
+    relax = relax and "FAKE_VASP_STEPS" in os.environ  # unset: one step, CONTCAR = POSCAR, as before
+    steps = int(os.environ["FAKE_VASP_STEPS"]) if relax else 1
+    pause = float(os.environ.get("FAKE_VASP_SLEEP", "0"))
+    base = -3.5 * sum(counts)
+    energies: list[float] = []
+    oszicar = "       N       E                     dE             d eps       ncg     rms          rms(c)\n"
+    for step in range(1, steps + 1):
+        time.sleep(pause)
+        if relax:
+            frac[0, 0] += STEP_SHIFT
+        energy = base - 0.001 * (step - 1) if relax else base
+        energies.append(energy)
+        oszicar += (
+            f"DAV:   1    {energy:.8E}   {energy:.5E}   -0.1E+00   100   0.1E+00\n"
+            f"{step:4d} F= {energy:.8E} E0= {energy:.8E}  d E =-.1E+00\n"
+        )
+        (here / "OSZICAR").write_text(oszicar)
+        (here / "CONTCAR").write_text(_contcar(lines, frac, sum(counts)))
+        print(f"{step:4d} F= {energy:.8E} E0= {energy:.8E}  d E =-.1E+00", flush=True)
     nelm = int(incar.get("NELM", 60))
     (here / "OUTCAR").write_text(
         outcar_text(
             species=dict(zip(species, counts, strict=False)),
             lattice=lattice,
             frac=frac,
-            energies=[energy],
+            energies=energies,
             nelm=nelm,
-            nsw=0,
-            ibrion=-1,
+            nsw=int(incar.get("NSW", "0")) if relax else 0,
+            ibrion=int(incar["IBRION"]) if relax else -1,
         )
     )
-    (here / "OSZICAR").write_text(
-        f"       N       E                     dE             d eps       ncg     rms          rms(c)\n"
-        f"DAV:   1    {energy:.8E}   {energy:.5E}   -0.1E+00   100   0.1E+00\n"
-        f"   1 F= {energy:.8E} E0= {energy:.8E}  d E =-.1E+00\n"
-    )
-    (here / "CONTCAR").write_text("\n".join(lines) + "\n")
     atoms = [el for el, n in zip(species, counts, strict=True) for _ in range(n)]
     tags = {k: incar[k] for k in ("ENCUT", "EDIFF", "EDIFFG", "SIGMA") if k in incar}
     (here / "vasprun.xml").write_text(
-        vasprun_text(species=atoms, lattice=lattice, frac=frac, energy=energy, incar=tags)
+        vasprun_text(species=atoms, lattice=lattice, frac=frac, energy=energies[-1], incar=tags)
     )
-    print(f"   1 F= {energy:.8E} E0= {energy:.8E}  d E =-.1E+00")
     return 0
 
 

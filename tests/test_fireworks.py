@@ -72,5 +72,6 @@ def test_qadapter_templates_render_for_slurm_and_pbs():
         doc.pop("_fw_name")
         adapter = CommonAdapter(q_type=doc.pop("_fw_q_type"), **doc)
         scripts[name] = adapter.get_script_str(".")
-    assert "#SBATCH --ntasks=64" in scripts["slurm"] and "rlaunch" in scripts["slurm"]
+    # the fallback size matches the documented command (srun -n {ranks}, ranks: 128)
+    assert "#SBATCH --ntasks=128" in scripts["slurm"] and "rlaunch singleshot --offline" in scripts["slurm"]
     assert "#PBS -l nodes=1:ppn=64" in scripts["pbs"] and "rlaunch" in scripts["pbs"]

@@ -380,10 +380,11 @@ _register_analysis()
 
 
 def _register_running() -> None:
-    from cztflow.cli_run import run, status, submit
+    from cztflow.cli_run import launch, run, status, submit
 
     app.command("run")(run)
     app.command("submit")(submit)
+    app.command("launch")(launch)
     app.command("status")(status)
 
 

@@ -1,4 +1,4 @@
-"""``cztflow run``, ``cztflow status`` and ``cztflow submit``: executing a written campaign."""
+"""``cztflow run``, ``status``, ``submit`` and ``launch``: executing a written campaign."""
 
 from __future__ import annotations
 
@@ -231,8 +231,83 @@ def status(
             row["state"],
             row["engine"] or "",
             row["result"] or "",
-            row["fireworks"] or "",
+            (row["fireworks"] or "") + (" (lost)" if row.get("lost") else ""),
         )
     Console(width=140).print(table)
     counts = Counter(r["state"] for r in rows)
     typer.echo(", ".join(f"{n} {state}" for state, n in sorted(counts.items())))
+    fw_counts = Counter(r["fireworks"] for r in rows if r["fireworks"])
+    if fw_counts:
+        typer.echo("fireworks: " + ", ".join(f"{n} {state}" for state, n in sorted(fw_counts.items())))
+    lost = [r for r in rows if r.get("lost")]
+    for row in lost:
+        typer.secho(f"lost {row['node']}: {row['lost']}", fg=typer.colors.RED, err=True)
+    if lost:
+        where = f" -l {launchpad}" if launchpad else ""
+        typer.secho(
+            f"requeue them with: cztflow launch {directory}{where} -q my_qadapter.yaml --requeue-lost "
+            "(each continues from its folder: VASP from its CONTCAR)",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
+
+
+def launch(
+    directory: Annotated[Path, typer.Argument(help="Campaign folder, submitted with 'cztflow submit'.")],
+    qadapter: Annotated[
+        Path, typer.Option("--qadapter", "-q", help="FireWorks queue adapter (see data/qadapters).")
+    ],
+    launchpad: LaunchpadOpt = None,
+    nlaunches: Annotated[
+        int, typer.Option(min=0, help="Jobs to submit per round (0: every ready node).")
+    ] = 0,
+    requeue_lost: Annotated[
+        bool, typer.Option("--requeue-lost", help="Make runs lost with their job ready, and submit them.")
+    ] = False,
+    watch: Annotated[
+        float,
+        typer.Option(
+            min=0, help="Repeat every SECONDS until no node is ready, reserved or running (0: once)."
+        ),
+    ] = 0,
+) -> None:
+    """Submit queue jobs for the ready nodes (FireWorks' qlaunch -r), reading finished jobs back first.
+
+    Each job runs one node with 'rlaunch singleshot --offline': compute jobs never open the
+    store. With the serverless store every round holds DIR/fireworks-store.lock.
+    """
+    import time
+
+    from cztflow.workflows.engines.base import EngineError
+    from cztflow.workflows.fw import launch as launch_round
+    from cztflow.workflows.fw import launchpad_session
+
+    while True:
+        try:
+            with launchpad_session(directory, launchpad) as lp:
+                done = launch_round(
+                    directory,
+                    lp,
+                    qadapter,
+                    nlaunches=nlaunches,
+                    requeue_lost=requeue_lost,
+                    serverless=launchpad is None,
+                )
+        except EngineError as exc:
+            _fail(exc)
+        for node_id in done["requeued"]:
+            typer.echo(f"requeued {node_id}")
+        for node_id, job in done["submitted"].items():
+            typer.echo(f"submitted {node_id} as job {job}")
+        for run in done["lost"]:
+            typer.secho(f"lost {run['node']}: {run['reason']}", fg=typer.colors.RED, err=True)
+        for problem in done["problems"]:
+            typer.secho(f"problem: {problem}", fg=typer.colors.YELLOW, err=True)
+        states = done["states"]
+        typer.echo("fireworks: " + ", ".join(f"{n} {state}" for state, n in sorted(states.items())))
+        active = sum(states.get(s, 0) for s in ("READY", "RESERVED", "RUNNING"))
+        if not watch or not active or done["lost"]:
+            if done["problems"]:
+                raise typer.Exit(code=1)
+            return
+        time.sleep(watch)

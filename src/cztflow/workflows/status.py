@@ -25,18 +25,33 @@ def _result(marker: dict[str, Any]) -> str:
 
 
 def campaign_status(root: str | Path, launchpad: Path | None = None) -> list[dict[str, Any]]:
-    """One row per node: id, kind, state, engine, a short result, and the FireWorks state.
+    """One row per node: id, kind, state, engine, a short result, the FireWorks state, lost runs.
 
     FireWorks is consulted when ``launchpad`` is given or the campaign has a serverless
-    store (``fireworks-store.json``); otherwise that column is empty.
+    store (``fireworks-store.json``); otherwise those columns are empty.  Offline runs are
+    read back first (their ``FW_offline.json``), under the store's lock for the serverless
+    store.  ``lost`` gives why a run was lost with its job (the queue job ended without a
+    result, or no ping for FireWorks' expiration time); ``cztflow launch --requeue-lost``
+    makes it ready again.
     """
     root = Path(root)
     doc = read_campaign(root)
     fw_states: dict[str, str] = {}
+    lost: dict[str, str] = {}
     if launchpad is not None or (root / "fireworks-store.json").is_file():
-        from cztflow.workflows.fw import fireworks_states, open_launchpad
+        from cztflow.workflows.fw import (
+            _queue_jobs,
+            fireworks_states,
+            launchpad_session,
+            lost_runs,
+            recover_offline_runs,
+        )
 
-        fw_states = fireworks_states(root, open_launchpad(root, launchpad))
+        jobs = _queue_jobs()  # before reading back: a job gone by then had written its result
+        with launchpad_session(root, launchpad) as lp:
+            recover_offline_runs(root, lp)
+            fw_states = fireworks_states(root, lp)
+            lost = {run["node"]: run["reason"] for run in lost_runs(root, lp, jobs)}
     rows = []
     for node in doc["nodes"]:
         folder = root / node["folder"]
@@ -50,6 +65,7 @@ def campaign_status(root: str | Path, launchpad: Path | None = None) -> list[dic
                 "engine": (marker.get("engine") or {}).get("engine"),
                 "result": _result(marker) if marker else None,
                 "fireworks": fw_states.get(node["id"]),
+                "lost": lost.get(node["id"]),
             }
         )
     return rows

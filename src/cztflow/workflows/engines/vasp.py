@@ -8,6 +8,12 @@ it puts the files back and stops the job with a report instead of silently chang
 physics.  Every correction, applied or refused, is appended to ``corrections.json`` in the
 calculation folder; custodian's own log is ``custodian.json``.
 
+A node stopped by the scheduler (scancel, walltime, a dead node) continues in the next job:
+the runner moves the stopped attempt into ``attempts/NN`` and restores the inputs, and
+:meth:`VaspEngine.run` starts from the attempt's CONTCAR (each intermediate image's for a
+NEB), writing ``vasp-resumed.json`` (where it came from, the ionic steps done before) and
+counting those steps in the record.
+
 The VASP command and the MPI ranks come from the machine configuration
 (:mod:`cztflow.workflows.config`), never from code; so do machine INCAR tags (NCORE, KPAR).
 """
@@ -15,6 +21,7 @@ The VASP command and the MPI ranks come from the machine configuration
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
@@ -28,9 +35,79 @@ from cztflow.workflows.incar_policy import canonical, classify, free_settings_pr
 from cztflow.workflows.lock import same_value
 from cztflow.workflows.resources import neb_ranks_problem
 
-__all__ = ["CORRECTIONS_FILE", "LockedHandler", "VaspEngine", "default_handlers"]
+__all__ = ["CORRECTIONS_FILE", "RESUMED_FILE", "LockedHandler", "VaspEngine", "default_handlers", "resume"]
 
 CORRECTIONS_FILE = "corrections.json"
+#: Written by a run that continues a stopped attempt: ``from``, ``steps_before``, ``images``.
+RESUMED_FILE = "vasp-resumed.json"
+_IONIC = re.compile(r"^\s*\d+\s+F=", re.MULTILINE)
+
+
+def _ionic_steps(folder: Path) -> int:
+    """Ionic steps completed in ``folder``: the ``F=`` lines of its OSZICAR (0 without one)."""
+    try:
+        return len(_IONIC.findall((folder / "OSZICAR").read_text(encoding="utf-8", errors="replace")))
+    except OSError:
+        return 0
+
+
+def _images(folder: Path) -> list[Path]:
+    """A NEB's intermediate image folders (``01`` … ``0N``, end points left out)."""
+    return sorted(p for p in folder.iterdir() if p.is_dir() and p.name.isdigit())[1:-1]
+
+
+def _usable_contcar(path: Path) -> bool:
+    """A CONTCAR VASP finished writing: it has at least the header and one position line."""
+    try:
+        return len(path.read_text(encoding="utf-8", errors="replace").split("\n")) > 8
+    except OSError:
+        return False
+
+
+def resume(folder: Path, previous: Path, neb: bool) -> dict[str, Any]:
+    """Continue the stopped attempt archived in ``previous``: its CONTCARs become the POSCARs.
+
+    Parameters
+    ----------
+    folder
+        The node folder, inputs restored.
+    previous
+        The stopped attempt's outputs (``attempts/NN``).
+    neb
+        A NEB: each intermediate image ``NN/CONTCAR`` replaces ``NN/POSCAR`` (end points stay).
+
+    Returns
+    -------
+    dict
+        ``from`` (the attempt, relative to the node folder), ``steps_before`` (ionic steps
+        of that attempt and of those it continued), ``images`` (the geometries taken from it;
+        empty when it stopped before its first ionic step, so the run starts from POSCAR).
+        Also written to ``vasp-resumed.json``.
+    """
+    from cztflow.workflows.seeding import replace_geometry
+
+    earlier = 0
+    chain = previous / RESUMED_FILE
+    if chain.is_file():
+        earlier = int(json.loads(chain.read_text(encoding="utf-8")).get("steps_before") or 0)
+    if neb:
+        images = [p.name for p in _images(folder)]
+        taken = [i for i in images if _usable_contcar(previous / i / "CONTCAR")]
+        for image in taken:
+            replace_geometry(folder / image / "POSCAR", previous / image / "CONTCAR")
+        steps = max((_ionic_steps(previous / i) for i in images), default=0)
+    else:
+        taken = ["."] if _usable_contcar(previous / "CONTCAR") else []
+        if taken:
+            replace_geometry(folder / "POSCAR", previous / "CONTCAR")
+        steps = _ionic_steps(previous)
+    record = {
+        "from": previous.relative_to(folder).as_posix(),
+        "steps_before": earlier + steps,
+        "images": taken,
+    }
+    write_atomic(folder / RESUMED_FILE, json.dumps(record, indent=1) + "\n")
+    return record
 
 
 def _append_correction(folder: Path, entry: dict[str, Any]) -> None:
@@ -208,6 +285,7 @@ class VaspEngine(Engine):
         folder = task.folder
         self._machine_tags(folder)
         neb = task.kind == "neb"
+        resumed = resume(folder, task.resume_from, neb) if task.resume_from is not None else None
         command = self.config.vasp_command(kind=task.kind)
         gamma = self.config.vasp.get("gamma_command")
         if neb:
@@ -256,7 +334,16 @@ class VaspEngine(Engine):
             raise EngineError(f"{folder}: custodian stopped: {exc}; see {CORRECTIONS_FILE}") from None
         log = folder / CORRECTIONS_FILE
         corrections = json.loads(log.read_text(encoding="utf-8")) if log.is_file() else []
-        return {**vasp_summary(folder, neb), "corrections": len(corrections)}
+        summary = {**vasp_summary(folder, neb), "corrections": len(corrections)}
+        if resumed is not None:
+            summary["resumed"] = resumed
+            here = (
+                _ionic_steps(folder)
+                if not neb
+                else max((_ionic_steps(p) for p in _images(folder)), default=0)
+            )
+            summary["ionic_steps_total"] = resumed["steps_before"] + here
+        return summary
 
     def _machine_tags(self, folder: Path) -> None:
         """Append the configuration's machine tags (NCORE, KPAR, …) to the INCAR once."""
