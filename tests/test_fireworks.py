@@ -59,7 +59,7 @@ def test_unreachable_launchpad_is_a_clear_error(tmp_path):
     assert missing.returncode == 2 and "nope.yaml: no such LaunchPad file" in missing.stderr
 
 
-def test_qadapter_templates_render_for_slurm_and_pbs():
+def test_qadapter_templates_render_for_slurm_torque_and_pbs_pro():
     from importlib import resources
 
     import yaml
@@ -67,11 +67,42 @@ def test_qadapter_templates_render_for_slurm_and_pbs():
 
     folder = resources.files("cztflow") / "data" / "qadapters"
     scripts = {}
-    for name in ("slurm", "pbs"):
+    for name in ("slurm", "pbs", "pbspro"):
         doc = yaml.safe_load((folder / f"{name}.yaml").read_text())
         doc.pop("_fw_name")
+        if "template_file" in doc:
+            doc["template_file"] = str(folder / "pbspro_template.txt")
         adapter = CommonAdapter(q_type=doc.pop("_fw_q_type"), **doc)
         scripts[name] = adapter.get_script_str(".")
     # the fallback size matches the documented command (srun -n {ranks}, ranks: 128)
     assert "#SBATCH --ntasks=128" in scripts["slurm"] and "rlaunch singleshot --offline" in scripts["slurm"]
-    assert "#PBS -l nodes=1:ppn=64" in scripts["pbs"] and "rlaunch" in scripts["pbs"]
+    assert "#PBS -l nodes=1:ppn=128" in scripts["pbs"] and "rlaunch singleshot --offline" in scripts["pbs"]
+    assert "#PBS -l select=1:ncpus=128:mpiprocs=128" in scripts["pbspro"]
+    assert "nodes=" not in scripts["pbspro"] and "rlaunch singleshot --offline" in scripts["pbspro"]
+
+
+def test_each_firework_carries_its_kinds_queue_settings():
+    from cztflow.workflows.config import RunConfig
+    from cztflow.workflows.fw import queue_settings
+    from cztflow.workflows.resources import parse_resources
+
+    config = RunConfig(source=None)
+    config.vasp["ranks"] = 128
+    config.resource_table = parse_resources(
+        {"neb": {"ranks": 130, "nodes": 2, "walltime_seconds": 172800, "queue": "long"}}, "test"
+    )
+    neb = queue_settings(config.resources("neb"))
+    assert neb == {
+        "nodes": 2,
+        "ntasks": 130,
+        "nnodes": 2,
+        "ppnode": 65,
+        "select": 2,
+        "ncpus": 65,
+        "mpiprocs": 65,
+        "walltime": "48:00:00",
+        "queue": "long",
+    }
+    mlip = queue_settings(config.resources("mlip"))
+    assert mlip["ntasks"] == 1 and "walltime" not in mlip and "queue" not in mlip
+    assert queue_settings(config.resources("relax"))["ntasks"] == 128
