@@ -23,8 +23,10 @@ from cztflow.analysis import errors as errors_module
 from cztflow.analysis import read_electronic, read_run
 from cztflow.analysis.electronic import band_gap
 from cztflow.analysis.errors import MalformedFileError, TruncatedFileError, VaspOutputError
+from cztflow.analysis.neb import analyze_neb, read_neb
 from cztflow.analysis.oszicar import read_oszicar
 from cztflow.analysis.outcar import read_outcar
+from cztflow.analysis.poscar import read_poscar
 from cztflow.analysis.textfile import read_bytes
 from cztflow.analysis.vasprun import read_vasprun
 from cztflow.analysis.volumetric import read_planar_average, read_volumetric
@@ -72,6 +74,11 @@ def _read(path: Path, kind: str) -> tuple[dict[str, float | None], bool, list[st
 @pytest.mark.parametrize("entry", ENTRIES, ids=[entry.name for entry in ENTRIES])
 def test_corpus_file(vasp_corpus, entry: Entry):
     path = vasp_corpus / entry.file
+    if entry.kind == "input":  # a NEB tree's geometries and INCAR: read by the NEB test below
+        if entry.name.rsplit("/", 1)[-1] != "INCAR":
+            lattice, _, frac = read_poscar(path)
+            assert lattice.shape == (3, 3) and len(frac) > 0
+        return
     if entry.expect == "refused":
         # read_run is what refuses a run (read_vasprun still gives a GW run's eigenvalues).
         with pytest.raises(getattr(errors_module, entry.error)) as info:
@@ -265,11 +272,11 @@ def _true_values(path: Path, kind: str) -> set[float]:
     return set()
 
 
-@pytest.mark.parametrize(
-    "entry",
-    [e for e in ENTRIES if e.expect != "refused"],
-    ids=[e.name for e in ENTRIES if e.expect != "refused"],
-)
+#: Every output file that gives numbers (inputs such as a NEB tree's POSCARs hold none).
+_DAMAGEABLE = [e for e in ENTRIES if e.expect != "refused" and e.kind != "input"]
+
+
+@pytest.mark.parametrize("entry", _DAMAGEABLE, ids=[e.name for e in _DAMAGEABLE])
 def test_damaged_copies_give_no_number(vasp_corpus, tmp_path, entry):
     """Each damaged copy raises an error naming the file, or (OUTCAR or OSZICAR of a run
     cut between steps) is flagged and reports only a complete step of the intact file."""
@@ -341,6 +348,45 @@ def test_vasp46_outcar_takes_forces_and_lattice_after_the_energy(vasp_corpus):
     assert np.allclose(outcar.lattice, vasprun.lattice, atol=1e-8)
     single = read_outcar(vasp_corpus / BY_NAME["nomad/Zn_dftu_vasp4635/OUTCAR"].file)
     assert single.forces is not None and single.max_force == 0.0  # NSW = 0: the one table, after the energy
+
+
+def _printed(outcar: Path, pattern: bytes) -> float:
+    """The last number the OUTCAR prints after ``pattern`` (read here with a regex, not cztflow)."""
+    return float(re.findall(pattern + rb"\s*(\S+)", read_bytes(outcar))[-1])
+
+
+def test_vtst_neb_tree_barrier_from_the_images_own_energies(vasp_corpus):
+    """aiida-vasp's VTST CI-NEB of NH3 inversion (VASP 5.4.4, VTST 3.2, IMAGES = 3): the
+    NEB reader gives each image's energy(sigma->0) and VTST tangent force as printed, and
+    the barrier as computed here by hand from those energies."""
+    tree = vasp_corpus / "aiida/NH3_neb_vtst_vasp544"
+    # The end points 00 and 04 hold POSCARs only: refused for that cause, naming 00.
+    with pytest.raises(
+        errors_module.MissingOutputError, match=r"NH3_neb_vtst_vasp544/00: no OUTCAR for the end-point"
+    ):
+        read_neb(tree)
+    # With the flanking images standing in for the end points (--initial/--final) the band
+    # reads; every energy below is the OUTCAR's own last energy(sigma->0).
+    band = read_neb(tree, initial=tree / "01", final=tree / "03")
+    outcars = {i: tree / f"{i:02d}" / "OUTCAR.xz" for i in (1, 2, 3)}
+    printed = {i: _printed(path, rb"energy\(sigma->0\) =") for i, path in outcars.items()}
+    assert printed == {1: -19.49550593, 2: -19.27978461, 3: -19.4955073}
+    assert band.energies.tolist() == [printed[1], printed[1], printed[2], printed[3], printed[3]]
+    # VTST prints "NEB: projections on to tangent (spring, REAL)": the REAL one is the slope.
+    tangent = {
+        i: _printed(path, rb"projections on to tangent \(spring, REAL\)\s*\S+") for i, path in outcars.items()
+    }
+    assert [image.tangent_force for image in band.images[1:-1]] == [tangent[1], tangent[2], tangent[3]]
+    assert tangent == {1: 0.00532, 2: -0.000001, 3: -0.007243}
+    assert band.climbing and all(image.converged for image in band.images)
+    result = analyze_neb(band)
+    by_hand = max(printed.values()) - printed[1]  # highest image minus the first
+    assert by_hand == pytest.approx(0.21572132, abs=1e-10)
+    assert result.barrier_forward == pytest.approx(by_hand, abs=1e-10)
+    assert result.barrier_reverse == pytest.approx(printed[2] - printed[3], abs=1e-10)
+    assert result.climbing_image == 2 and result.converged and result.warnings == []
+    # The saddle image has (almost) no tangent force, so the profile peaks at it.
+    assert result.spline_barrier_forward == pytest.approx(by_hand, abs=1e-6)
 
 
 def _shared_files() -> list[Path]:

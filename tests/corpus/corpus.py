@@ -93,8 +93,11 @@ class Entry:
 
     @property
     def kind(self) -> str:
-        """``"outcar"``, ``"vasprun"``, ``"oszicar"`` or ``"volumetric"``."""
+        """``"outcar"``, ``"vasprun"``, ``"oszicar"``, ``"volumetric"``, or ``"input"`` for the
+        POSCAR, CONTCAR and INCAR that complete a run's folder (a NEB tree's geometries)."""
         base = self.name.rsplit("/", 1)[-1]
+        if base.split(".")[0] in ("POSCAR", "CONTCAR", "INCAR"):
+            return "input"
         for key, kind in (("OUTCAR", "outcar"), ("vasprun", "vasprun"), ("OSZICAR", "oszicar")):
             if key in base:
                 return kind
@@ -1008,6 +1011,95 @@ ENTRIES: list[Entry] = [
         expect="refused",
         error="NoEnergyError",
         words="no total energy in a GW run (ALGO = RPAR)",
+    ),
+    # A VTST CI-NEB tree (VTST 3.2, VASP 5.4.4, IMAGES = 3, LCLIMB = T, IOPT = 1): NH3 inversion.
+    # The end points 00 and 04 hold POSCARs only, as aiida-vasp ships them (no end-point OUTCAR).
+    Entry(
+        "aiida/NH3_neb_vtst_vasp544/INCAR",
+        AIIDA,
+        "src/aiida_vasp/test_data/neb/INCAR",
+        "6d2a35ca399dff6060b42c92b3517092fee8b0c3b672c3ac3f8731bb7283141c",
+        ("neb", "input"),
+    ),
+    Entry(
+        "aiida/NH3_neb_vtst_vasp544/00/POSCAR",
+        AIIDA,
+        "src/aiida_vasp/test_data/neb/00/POSCAR",
+        "a2454f435730782b336288f0aa4e095ced754e0bcff67541c5c7fb241f0413ae",
+        ("neb", "input"),
+    ),
+    Entry(
+        "aiida/NH3_neb_vtst_vasp544/01/OUTCAR",
+        AIIDA,
+        "src/aiida_vasp/test_data/neb/01/OUTCAR",
+        "146452f603a851c30365302a79b782ae074c76d05454c91477abb9d104ab942e",
+        ("neb", "vtst", "vasp5.4", "relax"),
+        reference={
+            "final_energy": -19.49550593,
+            "free_energy": -19.49164066,
+            "energy_without_entropy": -19.50323647,
+            "ionic_steps": 23,
+            "efermi": -5.7149,
+        },
+        compress="xz",
+    ),
+    Entry(
+        "aiida/NH3_neb_vtst_vasp544/01/CONTCAR",
+        AIIDA,
+        "src/aiida_vasp/test_data/neb/01/CONTCAR",
+        "701126de2c119be258d9e7fc380bbc139c74c767284bf0e95fb33039f5a5fac7",
+        ("neb", "input"),
+    ),
+    Entry(
+        "aiida/NH3_neb_vtst_vasp544/02/OUTCAR",
+        AIIDA,
+        "src/aiida_vasp/test_data/neb/02/OUTCAR",
+        "a725204fa1425ca6717f6d2135907c671074cdb28aed9dba02e2951d4ffcab66",
+        ("neb", "vtst", "vasp5.4", "relax"),
+        reference={
+            "final_energy": -19.27978461,
+            "free_energy": -19.27591934,
+            "energy_without_entropy": -19.28751515,
+            "ionic_steps": 23,
+            "efermi": -4.9250,
+        },
+        compress="xz",
+    ),
+    Entry(
+        "aiida/NH3_neb_vtst_vasp544/02/CONTCAR",
+        AIIDA,
+        "src/aiida_vasp/test_data/neb/02/CONTCAR",
+        "a9ab99c046aa89837f93ba9f41133ec8f7c88af05951939d7d576a1f51f55b1a",
+        ("neb", "input"),
+    ),
+    Entry(
+        "aiida/NH3_neb_vtst_vasp544/03/OUTCAR",
+        AIIDA,
+        "src/aiida_vasp/test_data/neb/03/OUTCAR",
+        "dc7a82403c60f6867a10101c9e762e05e966a81b3b7b45e53923c7f0a786e2b0",
+        ("neb", "vtst", "vasp5.4", "relax"),
+        reference={
+            "final_energy": -19.49550730,
+            "free_energy": -19.49164203,
+            "energy_without_entropy": -19.50323784,
+            "ionic_steps": 23,
+            "efermi": -5.7150,
+        },
+        compress="xz",
+    ),
+    Entry(
+        "aiida/NH3_neb_vtst_vasp544/03/CONTCAR",
+        AIIDA,
+        "src/aiida_vasp/test_data/neb/03/CONTCAR",
+        "698fee05f31c378fc244925cf47ffd6d83570c0cd0697ee81a0c125a35ff5bb2",
+        ("neb", "input"),
+    ),
+    Entry(
+        "aiida/NH3_neb_vtst_vasp544/04/POSCAR",
+        AIIDA,
+        "src/aiida_vasp/test_data/neb/04/POSCAR",
+        "d677f20dcf1fb0f4faab2d4ce6a1d3ed6349883d760e35f8096bdf42b85d1cf7",
+        ("neb", "input"),
     ),
 ]
 
