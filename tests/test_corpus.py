@@ -389,6 +389,21 @@ def test_vtst_neb_tree_barrier_from_the_images_own_energies(vasp_corpus):
     assert result.spline_barrier_forward == pytest.approx(by_hand, abs=1e-6)
 
 
+def test_neb_tree_of_one_geometry_is_refused_naming_the_first_pair(vasp_corpus):
+    """aiida-vasp's NEB workchain run (VASP 6.2.0): all five geometries are the same, so there
+    is no band. 00's POSCAR and 01's CONTCAR print the same positions to different digits
+    (5.6e-14 Å apart): the refusal names 00 and 01, not the exactly equal 01 and 02."""
+    tree = vasp_corpus / "aiida/NH3_neb_workchain_vasp620"
+    band = read_neb(tree, initial=tree / "01", final=tree / "03")
+    energy = _printed(tree / "02" / "OUTCAR.gz", rb"energy\(sigma->0\) =")
+    assert energy == -19.49544029 and band.energies.tolist() == [energy] * 5
+    assert [image.tangent_force for image in band.images] == [0.0] * 5
+    with pytest.raises(
+        errors_module.AnalysisError, match=r"images 00 and 01 are at the same geometry: no band to follow"
+    ):
+        analyze_neb(band)
+
+
 def _shared_files() -> list[Path]:
     """The shared folder's readable outputs (../shared/vasp-outputs), small enough to damage quickly."""
     root = Path(__file__).resolve().parents[1].parent / "shared" / "vasp-outputs"

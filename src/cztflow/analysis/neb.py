@@ -34,6 +34,9 @@ __all__ = ["NebBand", "NebImage", "NebResult", "analyze_neb", "read_neb"]
 
 #: The band maximum may exceed the climbing image by this much (eV) before it is flagged.
 CLIMB_TOLERANCE = 0.02
+#: Two consecutive images closer than this (Å, band coordinate) are one geometry. A CONTCAR
+#: prints 16 digits and a POSCAR fewer, so the same positions differ by ~1e-13 Å, not 0.
+SAME_GEOMETRY = 1e-4
 
 
 @dataclass
@@ -258,15 +261,16 @@ def analyze_neb(
     Raises
     ------
     AnalysisError
-        If two consecutive images coincide (zero band length between them), so that no
-        profile can be drawn.
+        If two consecutive images coincide (less than ``SAME_GEOMETRY`` apart along the
+        band), so that no profile can be drawn; the message names the first such pair.
     """
     from scipy.interpolate import CubicHermiteSpline
 
     energies = band.energies - band.images[0].energy
     s = _distances(band.images)
-    if np.any(np.diff(s) <= 1e-8):
-        at = int(np.argmin(np.diff(s)))
+    steps = np.diff(s)
+    if np.any(steps <= SAME_GEOMETRY):
+        at = int(np.flatnonzero(steps <= SAME_GEOMETRY)[0])  # the first pair that coincides
         raise AnalysisError(
             band.directory, f"images {at:02d} and {at + 1:02d} are at the same geometry: no band to follow"
         )
