@@ -155,7 +155,7 @@ def fig1(
         settings = load_config(config, campaign=root)
         typer.echo(f"building the structures of {spec.name} …")
         loaded = load_campaign(spec)
-        for name in sorted({engines[kind] for kind in {node.kind for node in loaded.nodes}}):
+        for name in sorted({engines[kind] for kind in {node.kind for node in loaded.nodes.values()}}):
             require_engine(name)  # a missing extra stops here, before the campaign is written
         summary = write_campaign(loaded, root, potcar_spec=True)
     except (ValueError, ProtocolLockError, EngineError, ConfigError, OSError) as exc:
