@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -198,6 +199,22 @@ def submit(
         typer.echo(f"already on {where} as workflow {result['workflow']}: nothing added")
 
 
+def _collect_records(directory: Path) -> int:
+    """Build ``results.db`` from the node folders' own records (compute jobs never write it).
+
+    Returns how many nodes' rows changed; a campaign folder that cannot be written is left
+    alone (status only reads).
+    """
+    from cztflow.workflows.plan import read_campaign
+    from cztflow.workflows.results_db import sync_database
+    from cztflow.workflows.runner import open_database
+
+    if not os.access(directory, os.W_OK):
+        return 0
+    nodes = read_campaign(directory)["nodes"]
+    return sync_database(open_database(directory, None), directory, nodes)[0]
+
+
 def status(
     directory: Annotated[Path, typer.Argument(help="Campaign folder.")],
     launchpad: LaunchpadOpt = None,
@@ -211,6 +228,7 @@ def status(
 
     try:
         rows = campaign_status(directory, launchpad)
+        changed = _collect_records(directory)
     except EngineError as exc:
         _fail(exc)
     if as_json:
@@ -236,6 +254,8 @@ def status(
     Console(width=140).print(table)
     counts = Counter(r["state"] for r in rows)
     typer.echo(", ".join(f"{n} {state}" for state, n in sorted(counts.items())))
+    if changed:
+        typer.echo(f"results.db: {changed} node(s) brought in step with their folders")
     fw_counts = Counter(r["fireworks"] for r in rows if r["fireworks"])
     if fw_counts:
         typer.echo("fireworks: " + ", ".join(f"{n} {state}" for state, n in sorted(fw_counts.items())))

@@ -44,7 +44,10 @@ class CztflowNodeTask(FiretaskBase):
             protocol=campaign_protocol(doc, root),
             config=config,
             prerelax=prerelax,
-            db=open_database(root, self.get("db")),
+            # a compute job writes only its node's own records; results.db is built from them
+            # on the submitting side (status, launch, fig1 --from), never by concurrent jobs
+            # over a shared file system.  An explicit database URL (PostgreSQL) is written to.
+            db=open_database(root, self["db"]) if self.get("db") else None,
         )
         return FWAction(
             stored_data={"node": node["id"], "status": marker.get("status"), "summary": marker.get("summary")}
