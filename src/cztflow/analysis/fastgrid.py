@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from cztflow.analysis.e18 import layout as block_layout
+
 __all__ = ["parse_fixed"]
 
 _POW10 = np.array([10.0**k for k in range(23)])
@@ -136,23 +138,6 @@ def _parse_lines(buf, start, nvalues, per_line, width, line_len, out, pow10):  #
     return bad.any()
 
 
-def _layout(buf: np.ndarray, start: int, nvalues: int) -> tuple[int, int, int, int] | None:
-    """Values per line, field width, line length and end offset of a fixed-width block."""
-    newlines = np.flatnonzero(buf[start : start + 4096] == 10)
-    if not nvalues or not newlines.size:
-        return None
-    first_end = int(newlines[0])
-    per_line = len(bytes(buf[start : start + first_end]).split())
-    if per_line == 0 or first_end % per_line:
-        return None
-    width = first_end // per_line
-    nlines = -(-nvalues // per_line)
-    end = start + (nlines - 1) * (first_end + 1) + (nvalues - (nlines - 1) * per_line) * width
-    if end > buf.size:
-        return None
-    return per_line, width, first_end + 1, end
-
-
 def parse_fixed(buf: np.ndarray, start: int, nvalues: int, out: np.ndarray) -> int | None:
     """Convert ``nvalues`` numbers of a fixed-width block starting at byte ``start``.
 
@@ -173,7 +158,7 @@ def parse_fixed(buf: np.ndarray, start: int, nvalues: int, out: np.ndarray) -> i
         Offset just after the block's last line, or None when the block is not uniformly
         fixed-width (then nothing can be concluded from ``out``).
     """
-    layout = _layout(buf, start, nvalues)
+    layout = block_layout(buf, start, nvalues)
     if layout is None:
         return None
     per_line, width, line_len, end = layout
