@@ -41,6 +41,10 @@ adsorption:
   cote2-1tl: {sites: [K-hollow-1, K-ontop-1]}
 """
 
+#: The reference atom runs with an open engine (CHGNet + D3) in its own job, beside fake VASP.
+ENGINES = ("--engine", "vasp", "--engine", "static=chgnet")
+OPEN_ENGINE_NODES = ("static/k-atom",)
+
 
 @pytest.fixture(scope="session")
 def slurm() -> str:
@@ -161,7 +165,7 @@ def _squeue() -> str:
 def test_campaign_runs_on_slurm_with_concurrent_jobs_once_each(slurm, tmp_path):
     root = _campaign(tmp_path, SPEC, "camp")
     machine = _machine(tmp_path)
-    submitted = cli("submit", str(root), "--engine", "vasp", "--config", str(machine))
+    submitted = cli("submit", str(root), *ENGINES, "--config", str(machine))
     assert submitted.returncode == 0 and "with 7 fireworks" in submitted.stdout, submitted.stderr
     spec = _fireworks(root)["relax/k-bcc"]["spec"]
     assert spec["_queueadapter"]["ntasks"] == 1 and spec["_queueadapter"]["nodes"] == 1
@@ -204,7 +208,11 @@ def test_campaign_runs_on_slurm_with_concurrent_jobs_once_each(slurm, tmp_path):
         folder = root / node["folder"]
         marker = _marker(folder)
         assert marker["status"] == "finished", (node["id"], marker)
-        assert (folder / "fake_vasp_attempts").read_text() == "1", node["id"]
+        if node["id"] in OPEN_ENGINE_NODES:  # CHGNet + D3 in the job, one result, no VASP
+            assert marker["engine"]["engine"] == "chgnet" and not (folder / "fake_vasp_attempts").exists()
+            assert isinstance(marker["summary"]["energy"], float)
+        else:
+            assert (folder / "fake_vasp_attempts").read_text() == "1", node["id"]
         assert not (folder / "attempts").exists(), node["id"]
         assert not (folder / "FW.json").exists()  # FireWorks' files live in fireworks/<node>
         spans.append(tuple(datetime.fromisoformat(marker[k]).timestamp() for k in ("started", "ended")))
@@ -223,9 +231,7 @@ def test_campaign_runs_on_slurm_with_concurrent_jobs_once_each(slurm, tmp_path):
 
     # the report equals the one from a local run of the same campaign
     local = _campaign(tmp_path, SPEC, "local")
-    ran = cli(
-        "run", str(local), "--engine", "vasp", "--config", str(machine), env=env | {"FAKE_VASP_SLEEP": "0"}
-    )
+    ran = cli("run", str(local), *ENGINES, "--config", str(machine), env=env | {"FAKE_VASP_SLEEP": "0"})
     assert ran.returncode == 0, ran.stderr
     reports = {}
     for name, folder in (("slurm", root), ("local", local)):
