@@ -49,15 +49,16 @@ def test_a_broken_run_gives_no_number(tmp_path):
     assert "OUTCAR" in summary["issues"][0]
 
 
-def test_a_neb_records_every_inner_image(tmp_path):
+def test_a_neb_records_every_image_and_its_barrier(tmp_path):
     for i, energy in enumerate([-7.3, -7.1, -6.9, -7.05, -7.3]):
         _outcar(tmp_path / f"{i:02d}", [energy], nsw=0, ibrion=-1)
     (tmp_path / "02" / "OUTCAR").write_text("")
     summary = vasp_summary(tmp_path, neb=True)
-    assert summary["energies"][0] == pytest.approx(-7.1) and summary["energies"][1] is None
-    assert summary["energy"] is None and summary["converged"] is False
+    assert summary["energies"][1] == pytest.approx(-7.1) and summary["energies"][2] is None
+    assert summary["barrier"] is None and summary["converged"] is False
     assert summary["issues"][0].startswith("image 02: ")
     _outcar(tmp_path / "02", [-6.9], nsw=0, ibrion=-1)
     summary = vasp_summary(tmp_path, neb=True)
-    assert summary["energies"] == pytest.approx([-7.1, -6.9, -7.05])
-    assert summary["energy"] == pytest.approx(-6.9) and summary["converged"] is True
+    assert summary["energies"] == pytest.approx([-7.3, -7.1, -6.9, -7.05, -7.3])
+    assert summary["barrier"] == pytest.approx(0.4) and summary["converged"] is True
+    assert "energy" not in summary  # a band has no single energy (as the open engines record it)

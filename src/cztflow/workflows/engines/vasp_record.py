@@ -37,25 +37,29 @@ def _one(folder: Path) -> dict[str, Any]:
 def vasp_summary(folder: Path, neb: bool = False) -> dict[str, Any]:
     """Energy, convergence, forces and issues of a finished VASP run in ``folder``.
 
-    For a NEB the intermediate images (``01`` … ``0N``) are read one by one: ``energies``
-    lists them, ``converged`` needs all of them, and ``issues`` names the image.  A run whose
-    files cannot be read is recorded as not converged with the reader's message, never as
-    a number.
+    For a NEB every image folder (``00`` … ``0N``) is read: ``energies`` lists the band
+    (None where an image cannot be read), ``barrier`` is its highest energy minus the first
+    (as the open engines record it; only when every image was read: the end points hold the
+    OUTCARs of their relaxations), ``converged`` needs every intermediate image, and
+    ``issues`` names the image.  A run whose files cannot be read is recorded as not
+    converged with the reader's message, never as a number.
     """
     if not neb:
         return _one(folder)
     images = sorted(p for p in folder.iterdir() if p.is_dir() and p.name.isdigit())
-    inner = [_one(p) for p in images[1:-1]]
+    band = [_one(p) for p in images]
+    inner = band[1:-1]
     issues = [
         f"image {p.name}: {issue}"
         for p, one in zip(images[1:-1], inner, strict=True)
         for issue in one["issues"]
     ]
-    energies = [one["energy"] for one in inner]
+    energies = [one["energy"] for one in band]
     forces = [one.get("max_force") for one in inner if one.get("max_force") is not None]
+    complete = len(energies) > 2 and None not in energies
     return {
         "energies": energies,
-        "energy": max(energies) if energies and None not in energies else None,
+        "barrier": max(energies) - energies[0] if complete else None,
         "converged": bool(inner) and all(one["converged"] for one in inner),
         "ionic_steps": max((one.get("ionic_steps") or 0 for one in inner), default=0),
         "max_force": max(forces) if forces else None,
