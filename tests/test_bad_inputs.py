@@ -204,6 +204,10 @@ def test_potcars_in_a_git_work_tree_are_warned_about(tmp_path, capsys):
         ("vasp: {incar: {ncore: 4, ENMAX: 500}}", "vasp.incar: ENMAX (read by VASP as ENCUT)"),
         ("vasp: {incar: NCORE}", "vasp.incar must map INCAR tags to values"),
         ("gpaw: {grid_spacing: fine}", "gpaw.grid_spacing = 'fine': expected a number"),
+        ("vasp: {ranks: many}", "vasp.ranks = 'many': expected a positive whole number"),
+        ("vasp: {walltime_seconds: 2.5}", "vasp.walltime_seconds = 2.5: expected a positive whole number"),
+        ("vasp: {command: 42}", "vasp.command = 42: expected a command line or a list of its words"),
+        ("vasp: {max_errors: -1}", "vasp.max_errors = -1: must be positive"),
     ],
 )
 def test_machine_configuration_is_checked(tmp_path, yaml_text, message):

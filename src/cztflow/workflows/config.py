@@ -218,9 +218,23 @@ def parse_engine_options(raw: Any, source: str) -> dict[str, dict[str, Any]]:
     return out
 
 
+#: Keys whose default is None that take a positive whole number when set.
+_WHOLE_NUMBERS = {("vasp", "ranks"), ("vasp", "walltime_seconds")}
+
+
 def _type_problem(section: str, key: str, value: Any) -> str | None:
     """Why ``value`` cannot be ``section.key`` (its default's type sets the expected one)."""
     default = _DEFAULTS[section].get(key)
+    if (section, key) in _WHOLE_NUMBERS:
+        ok = value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 1)
+        return None if ok else "expected a positive whole number"
+    if key in ("command", "gamma_command"):
+        ok = (
+            value is None
+            or isinstance(value, str)
+            or (isinstance(value, list) and all(isinstance(w, str) for w in value))
+        )
+        return None if ok else "expected a command line or a list of its words"
     if isinstance(default, bool):
         return None if isinstance(value, bool) else "expected true or false"
     if isinstance(default, int | float):
