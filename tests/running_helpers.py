@@ -31,13 +31,13 @@ def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, 
     )
 
 
-def fake_vasp_config(tmp: Path) -> Path:
-    """A machine configuration whose VASP command is the fake VASP program."""
+def fake_vasp_config(tmp: Path, extra: str = "") -> Path:
+    """A machine configuration whose VASP command is the fake VASP program (``extra``: more YAML)."""
     path = tmp / "machine.yaml"
     path.write_text(
         "vasp:\n"
         f"  command: [{sys.executable!r}, {str(FAKE_VASP)!r}]\n"
         "  polling_seconds: 0.2\n"
-        "  max_errors: 3\n"
+        "  max_errors: 3\n" + extra
     )
     return path

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from running_helpers import FAKE_VASP, cli
+from running_helpers import cli, fake_vasp_config
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
@@ -78,16 +78,7 @@ def _campaign(tmp: Path, spec: str, name: str) -> Path:
 
 def _machine(tmp: Path) -> Path:
     """Fake VASP as the VASP command, one core per node kind (resources.default)."""
-    path = tmp / "machine.yaml"
-    path.write_text(
-        "vasp:\n"
-        f"  command: [{sys.executable!r}, {str(FAKE_VASP)!r}]\n"
-        "  polling_seconds: 0.2\n"
-        "  max_errors: 3\n"
-        "resources:\n"
-        "  default: {ranks: 1, cores: 1}\n"
-    )
-    return path
+    return fake_vasp_config(tmp, "resources:\n  default: {ranks: 1, cores: 1}\n")
 
 
 def _qadapter(tmp: Path) -> Path:
